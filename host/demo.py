@@ -1,0 +1,7 @@
+"""``smartcart demo`` (placeholder until the demo lands)."""
+
+import typer
+
+
+def demo() -> None:
+    raise typer.Exit("not implemented yet")

@@ -1,0 +1,1 @@
+"""Simulated cart feeds and training data, rendered from the Grocery Store Dataset."""

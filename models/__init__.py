@@ -1,0 +1,1 @@
+"""The cart's ONNX models (detector, recognizer): artifacts, manifest, training and evaluation."""

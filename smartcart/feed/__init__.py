@@ -1,0 +1,1 @@
+"""The cartfeed/1 recorded-feed format: reading, writing and scoring."""
