@@ -1,0 +1,64 @@
+"""``HostSettings``: everything the checkout host reads from its environment.
+
+One pydantic-settings model, env prefix ``SMARTCART_HOST_`` (``SMARTCART_HOST_DATABASE_URL``,
+``SMARTCART_HOST_BROKER_URL``, ...). The defaults run on one laptop with nothing installed: a
+SQLite file in the working directory and a broker on localhost. Tests and the demo build one
+with keyword arguments instead of the environment.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_worker_id() -> str:
+    return f"host-{socket.gethostname()}"
+
+
+class HostSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMARTCART_HOST_", extra="forbid", frozen=True)
+
+    database_url: str = Field(
+        "sqlite:///smartcart-host.db",
+        title="Database URL",
+        description="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://user@host/db.",
+    )
+    broker_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        title="Broker URL",
+        description="mqtt://[user:password@]host:port of the MQTT broker.",
+    )
+    http_host: str = Field("127.0.0.1", title="HTTP bind address", description="API listens here.")
+    http_port: int = Field(8080, ge=0, le=65535, title="HTTP port", description="API port.")
+    worker_id: str = Field(
+        default_factory=_default_worker_id,
+        title="Worker id",
+        description="MQTT client id prefix; unique per host worker process.",
+    )
+    currency: str = Field("SEK", pattern=r"^[A-Z]{3}$", title="Currency", description="ISO 4217.")
+    shared_subscription: bool | None = Field(
+        None,
+        title="Shared subscription",
+        description="Subscribe as $share/checkout/... over MQTT 5 (several workers split carts). "
+        "None: on unless the broker URL is an embedded amqtt one (MQTT 3.1.1 only).",
+    )
+    batch_max: int = Field(
+        500,
+        ge=1,
+        le=10_000,
+        title="Batch size",
+        description="Most messages applied in one database transaction (acks follow the commit).",
+    )
+    mqtt_keepalive_s: int = Field(30, ge=5, le=600, title="MQTT keepalive (s)")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _mqtt_scheme(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"expected mqtt://host:port, got {v!r}")
+        return v
