@@ -1,0 +1,59 @@
+"""Product recognizer: crops -> top-5 (sku, probability) and an L2-normalised embedding.
+
+The ONNX model (EfficientNet-Lite0 fine-tuned on the Grocery Store Dataset, see models/README.md)
+takes ``image`` float32 (N,3,S,S) RGB 0..255 and returns ``logits`` (N,C) over the catalog's
+products in dataset-class-id order and ``embedding`` (N,D), already L2-normalised in the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from firmware.vision.preprocess import crop_to_chw
+from firmware.vision.session import ModelLoadError, open_session
+from firmware.vision.types import ModelInputError, Recognition
+
+TOP_K = 5
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class Recognizer:
+    def __init__(self, model_path: Path, labels: Sequence[str], threads: int = 1) -> None:
+        self._session = open_session(model_path, threads)
+        inp = self._session.get_inputs()[0]
+        self._input_name = inp.name
+        size = inp.shape[-1]
+        if not isinstance(size, int):
+            raise ModelLoadError(f"{model_path}: input size must be fixed, got {inp.shape}")
+        self.input_size_px = size
+        n_out = self._session.get_outputs()[0].shape[-1]
+        if n_out != len(labels):
+            raise ModelLoadError(f"{model_path}: {n_out} classes but {len(labels)} labels")
+        self.labels = tuple(labels)
+
+    def run(self, batch_chw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw model call: (N,3,S,S) float32 -> (probabilities (N,C), embeddings (N,D))."""
+        logits, embedding = self._session.run(None, {self._input_name: batch_chw})
+        return softmax(logits), embedding
+
+    def recognize(self, crops_bgr: list[np.ndarray]) -> list[Recognition]:
+        if not crops_bgr:
+            return []
+        if any(c.size == 0 for c in crops_bgr):
+            raise ModelInputError("an empty crop cannot be recognised")
+        batch = np.stack([crop_to_chw(c, self.input_size_px) for c in crops_bgr])
+        probs, emb = self.run(batch)
+        out: list[Recognition] = []
+        for p, e in zip(probs, emb, strict=True):
+            best = np.argsort(-p)[:TOP_K]
+            top = tuple((self.labels[i], float(p[i])) for i in best)
+            out.append(Recognition(top=top, embedding=e.astype(np.float32)))
+        return out
