@@ -1,0 +1,90 @@
+"""Naming an item: keep each track's best crops, vote the recognizer over them.
+
+``CropBank`` keeps, per track, the ``k`` crops (from the full-resolution frame) with the best
+quality so far: detection score times the share of the item no hand covers. Crops are copied
+only when they beat the worst one kept, and a track's crops are dropped when it is forgotten, so
+memory is bounded however long the cart runs. Recognition runs once per event, not per frame.
+
+``vote`` averages the recognizer's probabilities over the crops (soft voting: one blurred crop
+cannot outvote four clear ones) and returns the candidates best first.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from firmware.basket.changes import Candidate
+from firmware.basket.geometry import Box
+
+
+class RecognitionLike(Protocol):
+    top: tuple[tuple[str, float], ...]  # (sku, probability), best first
+
+
+@dataclass(order=True, slots=True)
+class _Crop:
+    quality: float
+    seq: int  # tie-break so arrays are never compared
+    image: np.ndarray = field(compare=False)
+
+
+def crop_main(
+    main_bgr: np.ndarray, box_lores: Box, scale_xy: tuple[float, float], pad: float = 0.08
+) -> np.ndarray | None:
+    """The box, mapped from the lores image to the main image and padded, as a copy."""
+    sx, sy = scale_xy
+    w, h = (box_lores[2] - box_lores[0]) * sx, (box_lores[3] - box_lores[1]) * sy
+    x0 = int(max(0, box_lores[0] * sx - pad * w))
+    y0 = int(max(0, box_lores[1] * sy - pad * h))
+    x1 = int(min(main_bgr.shape[1], box_lores[2] * sx + pad * w))
+    y1 = int(min(main_bgr.shape[0], box_lores[3] * sy + pad * h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    return main_bgr[y0:y1, x0:x1].copy()
+
+
+class CropBank:
+    def __init__(self, k: int = 4) -> None:
+        self.k = k
+        self._crops: dict[int, list[_Crop]] = defaultdict(list)  # min-heap per track
+        self._seq = 0
+
+    def wants(self, track_id: int, quality: float) -> bool:
+        heap = self._crops.get(track_id)
+        return heap is None or len(heap) < self.k or quality > heap[0].quality
+
+    def offer(self, track_id: int, quality: float, image: np.ndarray) -> None:
+        if not self.wants(track_id, quality):
+            return
+        self._seq += 1
+        heap = self._crops[track_id]
+        item = _Crop(quality, self._seq, image)
+        if len(heap) < self.k:
+            heapq.heappush(heap, item)
+        else:
+            heapq.heapreplace(heap, item)
+
+    def crops(self, track_id: int) -> list[np.ndarray]:
+        return [c.image for c in sorted(self._crops.get(track_id, []), reverse=True)]
+
+    def keep_only(self, track_ids: set[int]) -> None:
+        for tid in [t for t in self._crops if t not in track_ids]:
+            del self._crops[tid]
+
+
+def vote(recognitions: Sequence[RecognitionLike], top_n: int = 3) -> tuple[Candidate, ...]:
+    """Mean probability per SKU over the crops' top lists, best ``top_n`` first."""
+    if not recognitions:
+        return ()
+    totals: dict[str, float] = defaultdict(float)
+    for rec in recognitions:
+        for sku, p in rec.top:
+            totals[sku] += float(p)
+    ranked = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:top_n]
+    return tuple(Candidate(sku, round(total / len(recognitions), 4)) for sku, total in ranked)

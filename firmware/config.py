@@ -1,0 +1,136 @@
+"""The cart's TOML config, validated by pydantic.
+
+One file per cart (``/etc/smartcart/cart.toml`` on the Pi). Unknown keys are errors
+(``extra="forbid"``) so a typo never silently falls back to a default. Every field has a
+description; ``smartcart cart config-schema`` could print them. Sections mirror the pipeline
+stages: camera, scale, models, basket, broker.
+
+Example::
+
+    cart_id = "cart-0042"
+    [broker]
+    url = "mqtt://store-host:1883"
+    username = "cart-0042"
+    password_file = "/etc/smartcart/mqtt-password"
+    [basket]
+    polygon = [[0.08, 0.30], [0.92, 0.30], [0.97, 0.98], [0.03, 0.98]]
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from firmware.errors import ConfigError
+
+Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+DEFAULT_POLYGON: tuple[Point, ...] = ((0.08, 0.30), (0.92, 0.30), (0.97, 0.98), (0.03, 0.98))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CameraConfig(_Section):
+    type: Literal["picamera2", "opencv"] = Field(
+        "picamera2", description="Frame source: the Pi camera (picamera2) or a USB camera (OpenCV)"
+    )
+    device: int = Field(0, ge=0, description="OpenCV device index (type=opencv)")
+    fps: float = Field(15.0, gt=0, le=120, description="Fixed frame rate the sensor is held to")
+    main_size: tuple[int, int] = Field(
+        (1280, 960), description="Full-resolution stream (width, height) for recognition crops"
+    )
+    lores_width: int = Field(320, ge=64, le=1280, description="Width of the detection stream")
+    stall_timeout_s: float = Field(
+        2.0, gt=0, description="No frame for this long means the camera stopped"
+    )
+
+
+class ScaleConfig(_Section):
+    enabled: bool = Field(True, description="Whether the cart has load cells")
+    data_pin: int = Field(5, ge=0, description="BCM GPIO of the HX711 DOUT line")
+    clock_pin: int = Field(6, ge=0, description="BCM GPIO of the HX711 PD_SCK line")
+    gpiochip: int = Field(0, ge=0, description="gpiochip number (0 on a Pi 4, 4 or 0 on a Pi 5)")
+    counts_per_gram: float = Field(
+        420.0, description="Calibration: raw HX711 counts per gram (smartcart cart calibrate)"
+    )
+    offset_counts: int = Field(0, description="Calibration: raw reading of the empty basket")
+    settle_window_s: float = Field(0.6, gt=0, description="Weight must hold this long to settle")
+    settle_tolerance_g: float = Field(4.0, gt=0, description="Max spread of a settled window")
+    min_step_g: float = Field(8.0, gt=0, description="Smallest weight change reported as a step")
+    silence_s: float = Field(
+        1.5, gt=0, description="No sample for this long: scale silent, vision-only mode"
+    )
+
+
+class ModelsConfig(_Section):
+    detector: Path | None = Field(
+        None, description="Detector ONNX file; None: the manifest's default variant"
+    )
+    recognizer: Path | None = Field(
+        None, description="Recognizer ONNX file; None: the manifest's default variant"
+    )
+    threads: int = Field(1, ge=1, le=8, description="onnxruntime intra-op threads")
+
+
+class BasketConfig(_Section):
+    polygon: tuple[Point, ...] = Field(
+        DEFAULT_POLYGON,
+        description="Inside of the basket as the camera sees it, normalised 0..1 (x right, y down)",
+    )
+    rest_s: float = Field(0.4, gt=0, description="An item inside that holds still this long rests")
+    min_confidence: float = Field(
+        0.55, ge=0, le=1, description="Below this vote share the shopper is asked to confirm"
+    )
+    weight_tolerance: float = Field(
+        0.35, ge=0, le=1, description="Relative deviation from unit weight still agreeing"
+    )
+
+    @field_validator("polygon")
+    @classmethod
+    def _three_corners(cls, v: tuple[Point, ...]) -> tuple[Point, ...]:
+        if len(v) < 3:
+            raise ValueError(f"a polygon needs at least 3 corners, got {len(v)}")
+        return v
+
+
+class BrokerConfig(_Section):
+    url: str = Field("mqtt://127.0.0.1:1883", description="MQTT broker, mqtt:// or mqtts://")
+    username: str | None = Field(None, description="MQTT username (usually the cart id)")
+    password: SecretStr | None = Field(None, description="MQTT password; prefer password_file")
+    password_file: Path | None = Field(None, description="File holding the MQTT password")
+    outbox_path: Path = Field(
+        Path("/var/lib/smartcart/outbox.sqlite"), description="Durable SQLite event log"
+    )
+
+    def resolved_password(self) -> str | None:
+        if self.password is not None:
+            return self.password.get_secret_value()
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        return None
+
+
+class CartConfig(_Section):
+    cart_id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="This cart's id")
+    store_id: str = Field("store-1", description="The store the cart belongs to")
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    scale: ScaleConfig = Field(default_factory=ScaleConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    basket: BasketConfig = Field(default_factory=BasketConfig)
+    broker: BrokerConfig = Field(default_factory=BrokerConfig)
+
+
+def load_config(path: Path) -> CartConfig:
+    """Read and validate a cart's TOML config; errors name the file and the bad key."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ConfigError(f"{path}: {e}") from e
+    try:
+        return CartConfig.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(f"{path}: {e}") from e

@@ -1,0 +1,207 @@
+"""A small ByteTrack-style tracker, written here after weighing the libraries.
+
+Why our own (checked November 2026, numpy 2, Python 3.11):
+- supervision's ``ByteTrack`` is deprecated and removed in 0.31; its successor is Roboflow's
+  ``trackers`` (2.6), which installs fine with numpy 2 but pulls supervision, scipy, matplotlib,
+  pillow, av and the full ``opencv-python`` (clashing with our headless OpenCV): hundreds of MB
+  on a Pi for ~150 lines of logic.
+- Norfair's numpy 2 support is still an open issue.
+So: ByteTrack's idea (Zhang et al. 2022) in plain numpy: predict each track with a damped
+constant-velocity model; match confirmed and recently lost tracks to high-score detections by
+IoU; then match the remaining live tracks to *low*-score detections (an item half hidden by a
+hand scores low but is still the same item); then let unconfirmed tracks take what is left.
+Unmatched high-score detections start tentative tracks, confirmed after ``min_hits`` frames.
+A track unmatched for ``lost_buffer_s`` is dropped. Matching is per class (a hand never takes
+over a product's identity) and greedy on IoU, which at the handful of objects in a basket picks
+the same pairs as the Hungarian method. Lost tracks may also be re-found by centre distance
+(an item carried while hidden moves without overlap).
+
+Identity through occlusion is pinned by tests (tests/firmware/track).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+class DetectionsLike(Protocol):
+    xyxy_px: np.ndarray  # (N, 4) float
+    scores: np.ndarray  # (N,)
+    class_ids: np.ndarray  # (N,) int: 0 product, 1 hand
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedObject:
+    track_id: int
+    class_id: int
+    xyxy_px: tuple[float, float, float, float]  # in the detection (lores) image
+    score: float
+    t_s: float
+    detection_index: int  # row of this frame's detections, -1 when only predicted
+
+
+@dataclass(slots=True)
+class _Track:
+    track_id: int
+    class_id: int
+    box: np.ndarray  # xyxy
+    velocity: np.ndarray  # per second, xyxy
+    score: float
+    t_s: float  # last time matched
+    hits: int = 1
+    confirmed: bool = False
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in ``a`` (N,4) with every box in ``b`` (M,4), xyxy."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def _greedy(sim: np.ndarray, min_sim: float) -> list[tuple[int, int]]:
+    pairs: list[tuple[int, int]] = []
+    if sim.size == 0:
+        return pairs
+    sim = sim.copy()
+    while True:
+        i, j = np.unravel_index(np.argmax(sim), sim.shape)
+        if sim[i, j] < min_sim:
+            return pairs
+        pairs.append((int(i), int(j)))
+        sim[i, :] = -1.0
+        sim[:, j] = -1.0
+
+
+class ByteTracker:
+    def __init__(
+        self,
+        high_score: float = 0.5,
+        low_score: float = 0.15,
+        new_track_score: float = 0.6,
+        match_iou: float = 0.2,
+        low_match_iou: float = 0.4,
+        min_hits: int = 2,
+        lost_buffer_s: float = 1.5,
+        max_jump: float = 1.5,
+    ) -> None:
+        self.high_score = high_score
+        self.low_score = low_score
+        self.new_track_score = new_track_score
+        self.match_iou = match_iou
+        self.low_match_iou = low_match_iou
+        self.min_hits = min_hits
+        self.lost_buffer_s = lost_buffer_s
+        self.max_jump = max_jump  # re-find a lost track within this many box diagonals
+        self._tracks: list[_Track] = []
+        self._next_id = 1
+        self._t_s: float | None = None
+
+    def _predict(self, track: _Track, t_s: float) -> np.ndarray:
+        dt = t_s - track.t_s
+        # Damped: a hidden item is more likely held still than flying on in a straight line.
+        return track.box + track.velocity * min(dt, 0.2)
+
+    def _similarity(self, tracks: list[_Track], boxes: np.ndarray, t_s: float) -> np.ndarray:
+        if not tracks or len(boxes) == 0:
+            return np.zeros((len(tracks), len(boxes)))
+        pred = np.stack([self._predict(t, t_s) for t in tracks])
+        sim = iou_matrix(pred, boxes)
+        # Lost tracks (not matched last frame) may be re-found by centre distance.
+        for i, tr in enumerate(tracks):
+            if tr.t_s >= (self._t_s or t_s):
+                continue
+            diag = float(np.hypot(*(pred[i, 2:] - pred[i, :2])))
+            centre = (pred[i, :2] + pred[i, 2:]) / 2
+            dist = np.hypot(*((boxes[:, :2] + boxes[:, 2:]) / 2 - centre).T)
+            near = np.clip(1.0 - dist / (self.max_jump * max(diag, 1.0)), 0.0, 1.0)
+            # Just above the IoU gate, ranked by nearness, below any good IoU match.
+            sim[i] = np.maximum(sim[i], np.where(near > 0, self.match_iou * (1.0 + near), 0.0))
+        return sim
+
+    def _same_class(self, sim: np.ndarray, tracks: list[_Track], classes: np.ndarray) -> np.ndarray:
+        if sim.size:
+            sim = sim * (np.array([t.class_id for t in tracks])[:, None] == classes[None, :])
+        return sim
+
+    def update(self, det: DetectionsLike, t_s: float) -> list[TrackedObject]:
+        """Match this frame's detections; returns the confirmed tracks seen in this frame."""
+        boxes = np.asarray(det.xyxy_px, dtype=np.float64).reshape(-1, 4)
+        scores = np.asarray(det.scores, dtype=np.float64).reshape(-1)
+        classes = np.asarray(det.class_ids).reshape(-1).astype(int)
+        high = np.flatnonzero(scores >= self.high_score)
+        low = np.flatnonzero((scores >= self.low_score) & (scores < self.high_score))
+        matched: dict[int, int] = {}  # track index -> detection index
+
+        def match(track_ix: list[int], det_ix: np.ndarray, min_sim: float) -> np.ndarray:
+            tracks = [self._tracks[i] for i in track_ix]
+            sim = self._same_class(
+                self._similarity(tracks, boxes[det_ix], t_s), tracks, classes[det_ix]
+            )
+            used = set()
+            for ti, di in _greedy(sim, min_sim):
+                matched[track_ix[ti]] = int(det_ix[di])
+                used.add(di)
+            return np.array([d for k, d in enumerate(det_ix) if k not in used], dtype=int)
+
+        confirmed = [i for i, t in enumerate(self._tracks) if t.confirmed]
+        rest_high = match(confirmed, high, self.match_iou)
+        live = [i for i in confirmed if i not in matched and self._tracks[i].t_s == self._t_s]
+        match(live, low, self.low_match_iou)
+        tentative = [i for i, t in enumerate(self._tracks) if not t.confirmed]
+        rest_high = match(tentative, rest_high, self.match_iou)
+
+        det_of_id = {self._tracks[ti].track_id: di for ti, di in matched.items()}
+        for ti, di in matched.items():
+            tr = self._tracks[ti]
+            dt = max(t_s - tr.t_s, 1e-3)
+            v = (boxes[di] - tr.box) / dt
+            tr.velocity = 0.5 * tr.velocity + 0.5 * v
+            tr.box, tr.score, tr.t_s = boxes[di].copy(), float(scores[di]), t_s
+            tr.hits += 1
+            tr.confirmed = tr.confirmed or tr.hits >= self.min_hits
+        for di in rest_high:
+            if scores[di] >= self.new_track_score:
+                det_of_id[self._next_id] = int(di)
+                self._tracks.append(
+                    _Track(
+                        self._next_id,
+                        int(classes[di]),
+                        boxes[di].copy(),
+                        np.zeros(4),
+                        float(scores[di]),
+                        t_s,
+                        confirmed=self.min_hits <= 1,
+                    )
+                )
+                self._next_id += 1
+        # Drop tentative tracks at their first miss and lost tracks past the buffer.
+        self._tracks = [
+            t
+            for t in self._tracks
+            if t.t_s == t_s or (t.confirmed and t_s - t.t_s <= self.lost_buffer_s)
+        ]
+        self._t_s = t_s
+        return [
+            TrackedObject(
+                t.track_id,
+                t.class_id,
+                (t.box[0], t.box[1], t.box[2], t.box[3]),
+                t.score,
+                t_s,
+                det_of_id.get(t.track_id, -1),
+            )
+            for t in self._tracks
+            if t.confirmed and t.t_s == t_s
+        ]
+
+    def active_count(self) -> int:
+        return len(self._tracks)

@@ -1,0 +1,111 @@
+"""Table tests of the basket zone: sequences of frames -> the events expected.
+
+The basket is the lower half of a 320x240 image; items are 30 px boxes given by their centre.
+Each scenario is a list of frames, each a tuple of (track_id, class_id, cx, cy) objects.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from firmware.basket.zone import HAND, PRODUCT, BasketZone
+from firmware.track import TrackedObject
+
+FPS = 15
+POLYGON = ((0.0, 120.0), (320.0, 120.0), (320.0, 240.0), (0.0, 240.0))
+OUT, IN, IN2 = (160.0, 60.0), (160.0, 180.0), (80.0, 200.0)
+
+
+def obj(tid: int, cls: int, cx: float, cy: float, t_s: float) -> TrackedObject:
+    return TrackedObject(tid, cls, (cx - 15, cy - 15, cx + 15, cy + 15), 0.9, t_s, 0)
+
+
+def hold(n: int, *objs: tuple[int, int, tuple[float, float]]) -> list[list[tuple]]:
+    return [[(tid, cls, *xy) for tid, cls, xy in objs] for _ in range(n)]
+
+
+def move(
+    n: int, tid: int, a: tuple[float, float], b: tuple[float, float], with_hand: bool = True
+) -> list[list[tuple]]:
+    frames = []
+    for k in range(n):
+        x = a[0] + (b[0] - a[0]) * (k + 1) / n
+        y = a[1] + (b[1] - a[1]) * (k + 1) / n
+        f = [(tid, PRODUCT, x, y)]
+        if with_hand:
+            f.append((99, HAND, x, y - 10))
+        frames.append(f)
+    return frames
+
+
+def run(frames: list[list[tuple]]) -> list[tuple[str, int, float]]:
+    zone = BasketZone(POLYGON, rest_s=0.4)
+    events = []
+    for i, f in enumerate(frames):
+        t = i / FPS
+        for e in zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t):
+            events.append((e.action, e.track_id, round(e.t_s, 2)))
+    return events
+
+
+ADD = hold(5, (1, PRODUCT, OUT)) + move(10, 1, OUT, IN) + hold(15, (1, PRODUCT, IN))
+CASES = {
+    "add: in from outside, comes to rest": (ADD, [("add", 1, 0.93)]),
+    "hover: in and out again without resting": (
+        hold(5, (1, PRODUCT, OUT))
+        + move(8, 1, OUT, IN)
+        + move(8, 1, IN, OUT)
+        + hold(5, (1, PRODUCT, OUT)),
+        [],
+    ),
+    "held still inside by a hand is not at rest": (
+        hold(5, (1, PRODUCT, OUT))
+        + move(8, 1, OUT, IN)
+        + hold(20, (1, PRODUCT, IN), (99, HAND, (IN[0], IN[1] - 10)))
+        + move(8, 1, IN, OUT),
+        [],
+    ),
+    "empty hand in and out": (
+        [[(99, HAND, 160, y)] for y in range(40, 230, 10)] + hold(10, (99, HAND, IN)),
+        [],
+    ),
+    "remove: resting item lifted out": (
+        ADD + move(10, 1, IN, OUT) + hold(5, (1, PRODUCT, OUT)),
+        [("add", 1, 0.93), ("remove", 1, 2.33)],
+    ),
+    "shuffle inside is not an event": (
+        ADD + move(10, 1, IN, IN2) + hold(15, (1, PRODUCT, IN2)),
+        [("add", 1, 0.93)],
+    ),
+    "track born inside at rest was already in the basket": (
+        hold(20, (7, PRODUCT, IN)),
+        [],
+    ),
+    "re-found item later lifted out is a remove": (
+        hold(20, (7, PRODUCT, IN)) + move(10, 7, IN, OUT) + hold(3, (7, PRODUCT, OUT)),
+        [("remove", 7, 1.67)],
+    ),
+    "rim jitter of one frame is no crossing": (
+        ADD + [[(1, PRODUCT, 160.0, 110.0)]] + hold(10, (1, PRODUCT, IN)),
+        [("add", 1, 0.93)],
+    ),
+    "two items added one after the other": (
+        ADD
+        + hold(3, (2, PRODUCT, OUT), (1, PRODUCT, IN))
+        + [f + [(1, PRODUCT, *IN)] for f in move(10, 2, OUT, IN2)]
+        + hold(10, (2, PRODUCT, IN2), (1, PRODUCT, IN)),
+        [("add", 1, 0.93), ("add", 2, 2.8)],
+    ),
+}
+
+
+@pytest.mark.parametrize("frames,expected", CASES.values(), ids=CASES.keys())
+def test_zone_events(frames: list[list[tuple]], expected: list[tuple[str, int, float]]) -> None:
+    assert run(frames) == expected
+
+
+def test_state_of_vanished_tracks_is_forgotten() -> None:
+    zone = BasketZone(POLYGON, forget_s=1.0)
+    zone.update([obj(1, PRODUCT, *IN, 0.0)], 0.0)
+    zone.update([obj(2, PRODUCT, *IN, 5.0)], 5.0)
+    assert set(zone._items) == {2}

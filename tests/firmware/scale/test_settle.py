@@ -1,0 +1,50 @@
+"""Settle detector: noisy samples -> weight steps; silence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from firmware.scale import ScaleSample, SettleDetector
+
+
+def feed(levels: list[tuple[float, float]], rate_hz: float = 20.0, noise_g: float = 0.8):
+    """Samples at ``rate_hz`` of piecewise-constant (until_t_s, grams) levels plus noise."""
+    rng = np.random.default_rng(1)
+    t, out = 0.0, []
+    for until, grams in levels:
+        while t < until:
+            out.append(ScaleSample(round(t, 4), grams + rng.normal(0, noise_g)))
+            t += 1 / rate_hz
+    return out
+
+
+def steps_of(samples, **kw):
+    det = SettleDetector(**kw)
+    return [s for x in samples for s in det.update(x)]
+
+
+def test_add_then_remove_gives_two_settled_steps_with_rest_times() -> None:
+    samples = feed([(2.0, 0.0), (2.3, 300.0), (5.0, 110.0), (7.0, 0.0)])
+    settled = [s for s in steps_of(samples) if s.settled]
+    assert [round(s.grams / 10) * 10 for s in settled] == [110, -110]
+    assert 2.25 <= settled[0].t_s <= 2.45  # when the lemon came to rest, after the press
+    assert 5.0 <= settled[1].t_s <= 5.1
+
+
+def test_movement_is_announced_before_it_settles() -> None:
+    samples = feed([(2.0, 0.0), (4.0, 500.0)])
+    steps = steps_of(samples)
+    assert [s.settled for s in steps] == [False, True]
+
+
+def test_noise_and_drift_below_min_step_are_not_steps() -> None:
+    samples = feed([(2.0, 0.0), (4.0, 3.0), (6.0, 5.0)], noise_g=1.5)
+    assert steps_of(samples) == []
+
+
+def test_silence() -> None:
+    det = SettleDetector(silence_s=1.0)
+    assert det.silent(0.0)  # never heard from
+    det.update(ScaleSample(5.0, 0.0))
+    assert not det.silent(5.5)
+    assert det.silent(6.5)
