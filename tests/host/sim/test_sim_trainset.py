@@ -1,0 +1,54 @@
+"""Training data: YOLO layout, boxes that fit the visible objects, and reproducibility."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from host.sim.cutouts import load_cutouts
+from host.sim.trainset import HAND, MIN_VISIBLE, PRODUCT, generate, render_sample
+from smartcart.catalog import default_catalog
+
+
+@pytest.fixture(scope="module")
+def trainset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("trainset")
+    generate(out, 20, seed=5, size_px=(320, 240), progress=False)
+    return out
+
+
+def test_layout_and_label_lines(trainset: Path) -> None:
+    config = yaml.safe_load((trainset / "data.yaml").read_text())
+    assert config["names"] == {PRODUCT: "product", HAND: "hand"}
+    assert len(list((trainset / "images" / "train").glob("*.jpg"))) == 18
+    assert len(list((trainset / "images" / "val").glob("*.jpg"))) == 2
+    classes = set()
+    for label in (trainset / "labels").rglob("*.txt"):
+        assert (trainset / "images" / label.parent.name / f"{label.stem}.jpg").is_file()
+        for line in label.read_text().splitlines():
+            cls, *box = line.split()
+            classes.add(int(cls))
+            cx, cy, w, h = map(float, box)
+            assert 0 < w <= 1 and 0 < h <= 1
+            assert 0 <= cx - w / 2 + 1e-6 and cx + w / 2 <= 1 + 1e-6
+            assert 0 <= cy - h / 2 + 1e-6 and cy + h / 2 <= 1 + 1e-6
+    assert classes == {PRODUCT, HAND}
+
+
+def test_same_seed_same_bytes(trainset: Path, tmp_path: Path) -> None:
+    generate(tmp_path, 3, seed=5, size_px=(320, 240), progress=False)
+    for rel in ("images/train/000000.jpg", "labels/train/000001.txt", "images/train/000002.jpg"):
+        assert (tmp_path / rel).read_bytes() == (trainset / rel).read_bytes()
+
+
+def test_boxes_are_visible_parts() -> None:
+    cutouts, catalog = load_cutouts(), default_catalog()
+    for i in range(6):
+        sample = render_sample(np.random.default_rng([9, i]), cutouts, catalog, (320, 240))
+        for box in sample.boxes:
+            x0, y0, x1, y1 = box.xyxy_px
+            assert 0 <= x0 < x1 <= 320 and 0 <= y0 < y1 <= 240
+            assert MIN_VISIBLE <= box.visible <= 1.0
