@@ -1,0 +1,556 @@
+"""``CartLink``: the cart's MQTT client, draining the durable outbox to the host.
+
+Design
+------
+Two threads and one queue. paho's network thread (``loop_start``) runs the callbacks, and every
+callback only puts a small signal on ``self._signals``; it never touches the outbox, never
+publishes, never waits (paho deadlocks when a callback waits on the client). The link's own
+worker thread takes signals off the queue, applies them, and then "pumps": publishes whatever
+the outbox holds above what this connection has already sent, the retained basket snapshot when
+the basket changed, and a due checkout retry.
+
+Delivery: the outbox is the queue. Nothing is published while disconnected (paho's in-memory
+queue would be lost with the process anyway); on every (re)connect the worker starts again from
+the host's acknowledgement and resends everything unacknowledged, byte-identical, same event
+ids. The host applies by (cart, seq) and event id, so a duplicate costs nothing and a loss is
+impossible as long as the outbox file survives. If acknowledgements stop moving for
+``resend_after_s`` while the connection stays up (the host restarted and lost its in-flight
+messages), the worker resends too.
+
+Connection: MQTT 3.1.1 (the embedded broker speaks nothing else), ``clean_session=False`` with
+the cart id as client id so the broker queues host messages while the cart is away, QoS 1
+everywhere, last will ``CartStatus(offline)`` retained, ``online`` retained on every connect,
+reconnect with exponential backoff (paho's ``reconnect_delay_set``).
+
+Host messages (``carts/{cart}/host``): ``Ack`` and ``SessionStarted.acked_seq`` acknowledge the
+outbox; ``SessionStarted`` opens the session; ``Receipt`` closes it; ``Receipt`` and
+``CheckoutRefused`` answer ``checkout()``. All of them are then handed to the optional
+``on_message`` callback, called on the link's worker thread (keep it short: hand work on).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from firmware.basket.changes import BasketChange
+from firmware.link.basket import Basket
+from firmware.link.errors import BrokerUrlError, CheckoutTimeout, LinkError, NoSession
+from firmware.link.outbox import Outbox
+from smartcart.contract import ContractError, decode, encode
+from smartcart.contract import messages as m
+from smartcart.contract.topics import QOS, Channel, topic
+
+log = logging.getLogger(__name__)
+
+HostMessage = m.SessionStarted | m.Ack | m.Receipt | m.CheckoutRefused
+CheckoutAnswer = m.Receipt | m.CheckoutRefused
+
+_IDLE_TICK_S = 0.25  # how often the worker looks at its timers when no signal arrives
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> BrokerAddress:
+        """``mqtt://[user:password@]host[:1883]`` or ``mqtts://...[:8883]`` (TLS, system CAs)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp") or not parts.hostname:
+            raise BrokerUrlError(f"expected mqtt://host:port or mqtts://host:port, got {url!r}")
+        tls = parts.scheme == "mqtts"
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError as e:
+            raise BrokerUrlError(f"bad port in {url!r}") from e
+        return cls(
+            host=parts.hostname,
+            port=port,
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConfig:
+    cart_id: str
+    broker_url: str
+    username: str | None = None  # overrides the URL's
+    password: str | None = None
+    firmware: str | None = None  # reported in the online status
+    keepalive_s: int = 15  # the broker declares the cart offline after 1.5x this
+    reconnect_min_s: int = 1  # backoff doubles from here ...
+    reconnect_max_s: int = 30  # ... up to here
+    resend_after_s: float = 10.0  # unacknowledged this long with no progress: resend all
+    checkout_retry_s: float = 2.0  # first checkout retry; doubles up to resend_after_s
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStats:
+    connects: int  # successful connections, first one included
+    published: int  # event publishes, resends included
+    resent: int  # of which resends of an event already sent once
+
+
+# ---- signals from paho's thread (and the caller's) to the worker ----
+
+
+@dataclass(frozen=True, slots=True)
+class _Connected:
+    session_present: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Disconnected:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscribed:
+    mid: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Inbound:
+    topic: str
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Wake:
+    """Something to pump: a new event, a checkout request."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Stop:
+    pass
+
+
+_Signal = _Connected | _Disconnected | _Subscribed | _Inbound | _Wake | _Stop
+
+
+@dataclass(slots=True)
+class _CheckoutAttempt:
+    """The open checkout: worker-owned retry timing; ``answer`` set once the host replies."""
+
+    request: m.CheckoutRequest
+    next_try_t: float  # time.monotonic() of the next (re)send
+    interval_s: float
+    answer: CheckoutAnswer | None = None
+
+
+class CartLink:
+    """``with CartLink(config, outbox) as link: link.submit(change); link.checkout()``."""
+
+    def __init__(
+        self,
+        config: LinkConfig,
+        outbox: Outbox,
+        on_message: Callable[[HostMessage], None] | None = None,
+    ) -> None:
+        if outbox.cart_id != config.cart_id:
+            raise LinkError(f"outbox of {outbox.cart_id!r} given to the link of {config.cart_id!r}")
+        self.config = config
+        self.outbox = outbox
+        self._on_message = on_message
+        self._address = BrokerAddress.parse(config.broker_url)
+        self._topics = {ch: topic(config.cart_id, ch) for ch in Channel}
+        self._signals: queue.Queue[_Signal] = queue.Queue()
+        self._worker: threading.Thread | None = None
+
+        # Shared with callers (submit, checkout, properties): guarded by _cond.
+        self._cond = threading.Condition()
+        session = outbox.session_id
+        self._basket: Basket | None = (
+            None if session is None else Basket.replay(session, outbox.session_events(session))
+        )
+        self._checkout: _CheckoutAttempt | None = None
+        self._ready = threading.Event()  # connected and subscribed to the host topic
+        self._connects = self._published = self._resent = 0
+        self._failure: BaseException | None = None  # why the worker died, if it did
+
+        # Worker-only state.
+        self._connected = False
+        self._sent_seq = 0  # highest seq published on this connection
+        self._sent_high_water = 0  # highest seq ever published by this process (counts resends)
+        self._snapshot_seq = -1  # basket seq of the snapshot published on this connection
+        self._progress_t = time.monotonic()  # last time acknowledgements moved
+
+        self._client = self._make_client()
+
+    # ---- lifecycle ----
+
+    def start(self) -> CartLink:
+        if self._worker is not None:
+            raise LinkError("already started")
+        self._worker = threading.Thread(
+            target=self._run, name=f"cartlink-{self.config.cart_id}", daemon=True
+        )
+        self._worker.start()
+        # connect_async + loop_start: the first connection is retried with backoff like any
+        # other, so a cart that boots before the store's Wi-Fi is up simply waits.
+        self._client.connect_async(
+            self._address.host, self._address.port, keepalive=self.config.keepalive_s
+        )
+        self._client.loop_start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Say ``offline`` (a clean disconnect does not fire the will), then disconnect."""
+        if self._worker is None:
+            return
+        self._signals.put(_Stop())
+        self._worker.join(timeout_s)
+        self._worker = None
+        if self._client.is_connected():
+            info = self._client.publish(
+                self._topics[Channel.STATUS], self._status("offline"), qos=QOS, retain=True
+            )
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                info.wait_for_publish(timeout_s)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._ready.clear()
+
+    def __enter__(self) -> CartLink:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ---- the cart's side ----
+
+    @property
+    def session_id(self) -> str | None:
+        with self._cond:
+            return None if self._basket is None else self._basket.session_id
+
+    @property
+    def basket(self) -> Basket | None:
+        with self._cond:
+            return self._basket
+
+    @property
+    def stats(self) -> LinkStats:
+        with self._cond:
+            return LinkStats(self._connects, self._published, self._resent)
+
+    @property
+    def connected(self) -> bool:
+        return self._ready.is_set()
+
+    def submit(self, change: BasketChange) -> m.CartEvent:
+        """Store ``change`` durably in the outbox as the next event, then let the worker send it."""
+        with self._cond:
+            self._check_alive()
+            if self._basket is None:
+                raise NoSession(f"{self.config.cart_id}: no shopping session is open")
+            event = self.outbox.append(change, self._basket.session_id)
+            self._basket = self._basket.apply(event)
+        self._signals.put(_Wake())
+        return event
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """True once connected and subscribed to the host's messages."""
+        return self._ready.wait(timeout_s)
+
+    def wait_session(self, timeout_s: float) -> str:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._basket is not None, timeout_s):
+                raise NoSession(f"no session started for {self.config.cart_id} in {timeout_s} s")
+            assert self._basket is not None
+            return self._basket.session_id
+
+    def wait_acked(self, timeout_s: float) -> bool:
+        """True once the host has acknowledged every event in the outbox."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self.outbox.unacked(), timeout_s)
+
+    def checkout(self, timeout_s: float = 60.0) -> CheckoutAnswer:
+        """Ask the host to charge the open session; retry with the same request id until it
+        answers with a ``Receipt`` or a ``CheckoutRefused``.
+
+        Waits first (within the timeout) for the host to acknowledge every event, since a
+        checkout before that could only be refused as ``missing_events``.
+        """
+        deadline = time.monotonic() + timeout_s
+        session = self.session_id
+        if session is None:
+            raise NoSession(f"{self.config.cart_id}: nothing to check out, no open session")
+        self.wait_acked(timeout_s)
+        events = self.outbox.session_events(session)
+        request = m.CheckoutRequest(
+            request_id=self.outbox.checkout_request_id(),  # minted once, reused by every retry
+            cart_id=self.config.cart_id,
+            session_id=session,
+            last_seq=events[-1].seq if events else 0,
+            requested_at=datetime.now(UTC),
+        )
+        with self._cond:
+            attempt = _CheckoutAttempt(request, time.monotonic(), self.config.checkout_retry_s)
+            self._checkout = attempt
+        self._signals.put(_Wake())
+        with self._cond:
+            if not self._cond.wait_for(
+                lambda: attempt.answer is not None or self._failure is not None,
+                max(deadline - time.monotonic(), 0),
+            ):
+                raise CheckoutTimeout(
+                    f"no answer to checkout {request.request_id} within {timeout_s} s"
+                )
+            self._check_alive()
+            assert attempt.answer is not None
+            return attempt.answer
+
+    def _check_alive(self) -> None:
+        if self._failure is not None:
+            raise LinkError(f"{self.config.cart_id}: the link worker stopped") from self._failure
+
+    # ---- paho callbacks: hand a signal to the worker, nothing else ----
+
+    def _make_client(self) -> paho.Client:
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.config.cart_id,
+            clean_session=False,
+            protocol=paho.MQTTv311,
+        )
+        username = self.config.username or self._address.username
+        if username is not None:
+            c.username_pw_set(username, self.config.password or self._address.password)
+        if self._address.tls:
+            c.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+        c.will_set(self._topics[Channel.STATUS], self._status("offline"), qos=QOS, retain=True)
+        c.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_subscribe = self._on_subscribe
+        c.on_message = self._on_paho_message
+        return c
+
+    def _on_connect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason: paho.ReasonCode,
+        properties: object,
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker refused %s: %s", self.config.cart_id, reason)
+            return
+        self._signals.put(_Connected(flags.session_present))
+
+    def _on_disconnect(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: object,
+        reason: paho.ReasonCode,
+        properties: object,
+    ) -> None:
+        self._signals.put(_Disconnected(str(reason)))
+
+    def _on_subscribe(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reasons: list[paho.ReasonCode],
+        properties: object,
+    ) -> None:
+        self._signals.put(_Subscribed(mid))
+
+    def _on_paho_message(
+        self, client: paho.Client, userdata: object, msg: paho.MQTTMessage
+    ) -> None:
+        self._signals.put(_Inbound(msg.topic, msg.payload))
+
+    # ---- the worker ----
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as e:
+            # A broken outbox (disk full, I/O error) stops delivery; say so loudly to callers.
+            log.exception("%s: link worker stopped", self.config.cart_id)
+            with self._cond:
+                self._failure = e
+                self._cond.notify_all()
+            raise
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                signal = self._signals.get(timeout=_IDLE_TICK_S)
+            except queue.Empty:
+                signal = _Wake()
+            if isinstance(signal, _Stop):
+                return
+            self._handle(signal)
+            if self._connected:
+                self._pump()
+
+    def _handle(self, signal: _Signal) -> None:
+        if isinstance(signal, _Connected):
+            self._on_connected(signal.session_present)
+        elif isinstance(signal, _Disconnected):
+            log.info(
+                "%s disconnected (%s); the outbox keeps everything",
+                self.config.cart_id,
+                signal.reason,
+            )
+            self._connected = False
+            self._ready.clear()
+        elif isinstance(signal, _Subscribed):
+            self._ready.set()
+        elif isinstance(signal, _Inbound):
+            self._on_inbound(signal.payload)
+
+    def _on_connected(self, session_present: bool) -> None:
+        log.info("%s connected (broker session present: %s)", self.config.cart_id, session_present)
+        with self._cond:
+            self._connects += 1
+        self._connected = True
+        # Start over from the host's acknowledgement: every unacked event goes again, same ids.
+        self._sent_seq = 0
+        self._snapshot_seq = -1
+        self._progress_t = time.monotonic()
+        self._client.publish(
+            self._topics[Channel.STATUS], self._status("online"), qos=QOS, retain=True
+        )
+        # Subscribing again is harmless with a present session and needed without one (an
+        # in-memory broker that restarted forgot it).
+        self._client.subscribe(self._topics[Channel.HOST], qos=QOS)
+        with self._cond:
+            if self._checkout is not None and self._checkout.answer is None:
+                self._checkout.next_try_t = time.monotonic()
+
+    def _on_inbound(self, payload: bytes) -> None:
+        try:
+            msg: HostMessage = decode(Channel.HOST, payload, cart_id=self.config.cart_id)
+        except ContractError as e:
+            # Nothing on the cart can fix a bad host message; log it for the fleet dashboard.
+            log.warning("%s: dropped a host message: %s", self.config.cart_id, e)
+            return
+        acked = isinstance(msg, m.Ack | m.SessionStarted) and self.outbox.acknowledge(msg.acked_seq)
+        if acked:
+            self._progress_t = time.monotonic()
+        with self._cond:
+            if isinstance(msg, m.SessionStarted):
+                self._open_session(msg.session_id)
+            elif isinstance(msg, m.Receipt | m.CheckoutRefused):
+                self._answer(msg)
+            self._cond.notify_all()
+        if self._on_message is not None:
+            try:
+                self._on_message(msg)
+            except Exception:  # the app's bug must not stop the link from delivering events
+                log.exception("%s: on_message callback failed", self.config.cart_id)
+
+    def _open_session(self, session_id: str) -> None:
+        if self._basket is not None and self._basket.session_id == session_id:
+            return  # the same SessionStarted again (redelivery)
+        self.outbox.open_session(session_id)
+        self._basket = Basket.replay(session_id, self.outbox.session_events(session_id))
+        self._checkout = None
+
+    def _answer(self, msg: CheckoutAnswer) -> None:
+        attempt = self._checkout
+        if attempt is None or attempt.request.request_id != msg.request_id:
+            log.info(
+                "%s: answer to an old checkout %s ignored", self.config.cart_id, msg.request_id
+            )
+            return
+        attempt.answer = msg
+        self._checkout = None
+        if isinstance(msg, m.Receipt):
+            self.outbox.close_session()
+            self._basket = None
+        else:
+            # Refused (unresolved items, no funds): the next attempt is a new request.
+            self.outbox.forget_checkout_request()
+
+    def _pump(self) -> None:
+        now = time.monotonic()
+        unacked = self.outbox.unacked()
+        acked = self.outbox.acked_seq
+        if not unacked or self._sent_seq <= acked:
+            self._progress_t = now  # nothing outstanding: the stall clock starts now
+        elif now - self._progress_t > self.config.resend_after_s:
+            log.info(
+                "%s: no acknowledgement for %.0f s, resending %d events",
+                self.config.cart_id,
+                now - self._progress_t,
+                len(unacked),
+            )
+            self._sent_seq = acked
+            self._progress_t = now
+        for event in unacked:
+            if event.seq <= self._sent_seq:
+                continue
+            info = self._client.publish(self._topics[Channel.EVENTS], encode(event), qos=QOS)
+            if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                return  # the connection just dropped: the reconnect resends from the ack
+            with self._cond:
+                self._published += 1
+                self._resent += event.seq <= self._sent_high_water
+            self._sent_seq = event.seq
+            self._sent_high_water = max(self._sent_high_water, event.seq)
+        self._publish_snapshot()
+        self._publish_checkout(now)
+
+    def _publish_snapshot(self) -> None:
+        with self._cond:
+            basket = self._basket
+        if basket is None or basket.seq == self._snapshot_seq:
+            return
+        snapshot = basket.snapshot(self.config.cart_id, datetime.now(UTC))
+        info = self._client.publish(
+            self._topics[Channel.BASKET], encode(snapshot), qos=QOS, retain=True
+        )
+        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._snapshot_seq = basket.seq
+
+    def _publish_checkout(self, now: float) -> None:
+        with self._cond:
+            attempt = self._checkout
+            if attempt is None or attempt.answer is not None or now < attempt.next_try_t:
+                return
+            attempt.next_try_t = now + attempt.interval_s
+            attempt.interval_s = min(attempt.interval_s * 2, self.config.resend_after_s)
+        self._client.publish(self._topics[Channel.CHECKOUT], encode(attempt.request), qos=QOS)
+
+    def _status(self, state: Literal["online", "offline"]) -> bytes:
+        since = datetime.now(UTC) if state == "online" else None
+        return encode(
+            m.CartStatus(
+                cart_id=self.config.cart_id,
+                state=state,
+                since=since,
+                firmware=self.config.firmware,
+            )
+        )
