@@ -1,0 +1,180 @@
+"""Fine-tune the recognizer on the Grocery Store Dataset (CPU, reproducible from a seed).
+
+Recipe (figures in models/README.md): EfficientNet-Lite0 from ImageNet, stem and first five blocks
+frozen; train split + the 81 iconic images (twice per epoch); random-resized crops, flips, small
+rotations, colour jitter, MixUp/CutMix on every other batch; label smoothing; AdamW with warmup
+and cosine decay; an exponential moving average (EMA) of the weights, which is what gets
+evaluated. Val picks the epoch; test is touched only by ``evaluate`` after the choice is made.
+Every epoch writes the EMA weights and a line of ``history.jsonl`` to the run folder.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from firmware.vision.preprocess import crop_to_chw
+from models import grocery
+from models.augment import mix_batch, train_view
+from models.recognizer_net import RecognizerNet
+
+
+@dataclass(frozen=True)
+class RecognizerTrainConfig:
+    out_dir: Path
+    size_px: int = 224
+    epochs: int = 20
+    batch: int = 32
+    lr_backbone: float = 5e-4
+    lr_head: float = 2e-3
+    weight_decay: float = 0.05
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1
+    mix_prob: float = 0.5
+    ema_decay: float = 0.998
+    iconic_repeats: int = 2
+    seed: int = 0
+    threads: int = 2
+
+
+class Ema:
+    """Exponential moving average of a model's weights (BN statistics copied as they are)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.model = copy.deepcopy(model).eval()
+        self.decay = decay
+        self.updates = 0
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        # A short average early on: the first weights are the random head's, not worth keeping.
+        d = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        live = model.state_dict()
+        for name, value in self.model.state_dict().items():
+            if value.dtype.is_floating_point:
+                value.mul_(d).add_(live[name].detach(), alpha=1 - d)
+            else:
+                value.copy_(live[name])
+
+
+def lr_factor(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def param_groups(model: RecognizerNet, cfg: RecognizerTrainConfig) -> list[dict]:
+    head, decay, no_decay = [], [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        if name.startswith("backbone._fc"):
+            head.append(p)
+        elif p.ndim <= 1:  # BN scales/shifts and biases are not weight-decayed
+            no_decay.append(p)
+        else:
+            decay.append(p)
+    return [
+        {"params": head, "lr": cfg.lr_head, "base_lr": cfg.lr_head},
+        {"params": decay, "lr": cfg.lr_backbone, "base_lr": cfg.lr_backbone},
+        {"params": no_decay, "lr": cfg.lr_backbone, "base_lr": cfg.lr_backbone, "weight_decay": 0},
+    ]
+
+
+@torch.no_grad()
+def predict(
+    model: torch.nn.Module, images: list[np.ndarray], size_px: int, flip: bool = False
+) -> np.ndarray:
+    """Softmax probabilities (N,C) with the cart's preprocessing; flip averages a mirrored view."""
+    model.eval()
+    out: list[np.ndarray] = []
+    for i in range(0, len(images), 64):
+        x = torch.from_numpy(np.stack([crop_to_chw(im, size_px) for im in images[i : i + 64]]))
+        x = x.contiguous(memory_format=torch.channels_last)
+        p = model(x)[0].softmax(1)
+        if flip:
+            p = (p + model(x.flip(3))[0].softmax(1)) / 2
+        out.append(p.numpy())
+    return np.concatenate(out)
+
+
+def top1(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float((probs.argmax(1) == labels).mean())
+
+
+def train(cfg: RecognizerTrainConfig) -> Path:
+    """Run the whole schedule; returns the run folder (EMA weights per epoch + history)."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    (cfg.out_dir / "config.json").write_text(json.dumps(asdict(cfg), default=str, indent=2))
+
+    train_samples = grocery.split("train") + grocery.iconic() * cfg.iconic_repeats
+    val_samples = grocery.split("val")
+    train_images = grocery.decode_all(train_samples, "decode train")
+    val_images = grocery.decode_all(val_samples, "decode val")
+    train_labels = np.array([s.fine_id for s in train_samples])
+    val_labels = np.array([s.fine_id for s in val_samples])
+    num_classes = len(grocery.classes())
+
+    model = RecognizerNet.from_imagenet(num_classes)
+    model.freeze_prefix()
+    model = model.to(memory_format=torch.channels_last)
+    model.train()
+    ema = Ema(model, cfg.ema_decay)
+    opt = torch.optim.AdamW(param_groups(model, cfg), weight_decay=cfg.weight_decay)
+
+    steps_per_epoch = len(train_samples) // cfg.batch
+    total = steps_per_epoch * cfg.epochs
+    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    eye = np.eye(num_classes, dtype=np.float32)
+    smooth = cfg.label_smoothing
+    step = 0
+    t0 = time.monotonic()
+    history = (cfg.out_dir / "history.jsonl").open("a")
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = rng.permutation(len(train_samples))
+        loss_sum = 0.0
+        for b in range(steps_per_epoch):
+            idx = order[b * cfg.batch : (b + 1) * cfg.batch]
+            x = np.stack([train_view(train_images[i], cfg.size_px, rng) for i in idx])
+            y = eye[train_labels[idx]] * (1 - smooth) + smooth / num_classes
+            if rng.random() < cfg.mix_prob:
+                x, y = mix_batch(x, y, rng)
+            xt = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
+            for g in opt.param_groups:
+                g["lr"] = g["base_lr"] * lr_factor(step, total, warmup)
+            loss = F.cross_entropy(model.logits(xt), torch.from_numpy(y))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            ema.update(model)
+            loss_sum += loss.item()
+            step += 1
+        val_probs = predict(ema.model, val_images, cfg.size_px)
+        record = {
+            "epoch": epoch + 1,
+            "loss": round(loss_sum / steps_per_epoch, 4),
+            "val_top1_ema": round(top1(val_probs, val_labels), 4),
+            "elapsed_s": round(time.monotonic() - t0, 1),
+        }
+        print(json.dumps(record), flush=True)
+        history.write(json.dumps(record) + "\n")
+        history.flush()
+        torch.save(ema.model.state_dict(), cfg.out_dir / f"ema_epoch{epoch + 1:02d}.pt")
+    torch.save(model.state_dict(), cfg.out_dir / "last_raw.pt")
+    return cfg.out_dir
