@@ -1,4 +1,14 @@
-"""Command group (placeholder until its owner fills it in)."""
+"""``smartcart cart``: the cart's commands (run, record, replay, bench; fleet from its owner).
+
+Only typer and the standard library are imported here; each command imports what it needs, so
+``smartcart --help`` stays instant and the host never loads cart code. Privacy by default: no
+command but ``record`` ever writes an image, and only events leave the cart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -6,3 +16,124 @@ from firmware.fleet.cli import app as fleet_app
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet", help="Fleet updates: signed A/B bundles with rollback.")
+
+OptConfig = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Cart TOML config (firmware/config.py)")
+]
+Config = Annotated[Path, typer.Option("--config", "-c", help="Cart TOML config")]
+Detector = Annotated[
+    Path | None, typer.Option("--detector", help="Detector ONNX (default: the manifest's)")
+]
+Recognizer = Annotated[
+    Path | None, typer.Option("--recognizer", help="Recognizer ONNX (default: manifest's)")
+]
+
+
+def _config(path: Path | None, cart_id: str = "cart-replay"):
+    from firmware.config import CartConfig, load_config
+
+    return load_config(path) if path is not None else CartConfig(cart_id=cart_id)
+
+
+@app.command()
+def replay(
+    feeds: Annotated[list[Path], typer.Argument(help="cartfeed/1 folders", exists=True)],
+    events_out: Annotated[
+        Path,
+        typer.Option(help="Events JSONL (one feed) or a folder for <feed>.jsonl files"),
+    ],
+    config: OptConfig = None,
+    detector: Detector = None,
+    recognizer: Recognizer = None,
+    tolerate_truncation: Annotated[
+        bool, typer.Option(help="A video shorter than frames.csv ends the replay, not fails it")
+    ] = False,
+) -> None:
+    """Run the full pipeline on recorded feeds as fast as the CPU allows; write their events."""
+    import cv2
+    from tqdm import tqdm
+
+    from firmware.camera.feed import read_frame_times
+    from firmware.errors import FirmwareError
+    from firmware.models import open_models
+    from firmware.replay import replay_feed, write_events
+    from smartcart.catalog import default_catalog
+
+    cv2.setNumThreads(1)
+    cfg = _config(config)
+    catalog = default_catalog()
+    det, rec = open_models(
+        catalog,
+        detector or cfg.models.detector,
+        recognizer or cfg.models.recognizer,
+        cfg.models.threads,
+    )
+    one_file = len(feeds) == 1 and events_out.suffix == ".jsonl"
+    total = sum(len(read_frame_times(f) or []) for f in feeds) or None
+    failed = 0
+    with tqdm(total=total, unit="frame", desc="replay") as bar:
+        for feed in feeds:
+            try:
+                result = replay_feed(
+                    feed,
+                    det,
+                    rec,
+                    catalog,
+                    cfg.basket,
+                    cfg.scale,
+                    tolerate_truncation=tolerate_truncation,
+                    on_frame=bar.update,
+                )
+            except FirmwareError as e:
+                failed += 1
+                tqdm.write(f"{feed}: {e}")
+                continue
+            out = events_out if one_file else events_out / f"{feed.name}.jsonl"
+            write_events(out, result.changes)
+            tqdm.write(
+                f"{feed.name}: {len(result.changes)} events, "
+                f"{result.frames / max(result.wall_s, 1e-9):.0f} fps -> {out}"
+            )
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    feed: Annotated[Path, typer.Argument(help="A cartfeed/1 folder to run", exists=True)],
+    detector: Detector = None,
+    recognizer: Recognizer = None,
+    frames: Annotated[int, typer.Option(help="Frames to time (the feed is looped)")] = 600,
+) -> None:
+    """Frames per second of the full pipeline on one core, per-stage ms, idle-cart CPU."""
+    from firmware.bench import run_bench
+
+    run_bench(feed, detector, recognizer, frames)
+
+
+@app.command()
+def record(
+    out: Annotated[Path, typer.Argument(help="New cartfeed/1 folder to write")],
+    config: Config,
+    seconds: Annotated[float, typer.Option(help="How long to record")] = 60.0,
+) -> None:
+    """Record a cartfeed/1 feed (video, frames.csv, scale.csv) from the camera and scale.
+
+    The only command that stores images: use it to collect real data, with consent.
+    """
+    from firmware.record import record_feed
+
+    n = record_feed(_config(config), out, seconds)
+    typer.echo(f"{out}: {n} frames")
+
+
+@app.command()
+def run(
+    config: Config,
+    detector: Detector = None,
+    recognizer: Recognizer = None,
+) -> None:
+    """The live cart: camera + scale -> pipeline -> durable outbox -> MQTT to the host."""
+    from firmware.live import run_live
+
+    raise typer.Exit(run_live(_config(config), detector, recognizer))

@@ -66,6 +66,10 @@ class BasketZone:
         self.forget_s = forget_s
         self._items: dict[int, _ItemState] = {}
 
+    def tracked(self) -> set[int]:
+        """Track ids the zone still remembers."""
+        return set(self._items)
+
     def in_basket(self) -> set[int]:
         return {tid for tid, s in self._items.items() if s.in_basket}
 

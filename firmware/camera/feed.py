@@ -103,6 +103,10 @@ class FeedSource:
         self._lores_wh = lores_size((self.meta.width, self.meta.height), lores_width)
 
     @property
+    def lores_wh(self) -> tuple[int, int]:
+        return self._lores_wh
+
+    @property
     def frame_count(self) -> int:
         if self.times_s is not None:
             return len(self.times_s)

@@ -1,0 +1,183 @@
+"""The cart pipeline: frame -> motion gate -> detector -> tracker -> basket -> sink.
+
+One ``CartPipeline`` per camera, fed one ``Frame`` at a time together with the scale samples
+that arrived up to that frame's time. It owns the stage state (motion background, tracks, crop
+bank, zone, settle detector, fuser), all bounded; it does no I/O of its own: the caller reads
+the sources (live camera, feed replay) and hands the ``BasketChange`` values it returns to a sink
+(the outbox live, a JSONL writer in a replay). Time is the frame's ``ts_ns`` throughout, so a
+replay decides exactly as the live cart would have, only faster.
+
+Per frame:
+1. scale samples -> settle detector -> settled weight steps -> fuser;
+2. motion gate on the lores image: the detector runs while anything moves and for ``hold_s``
+   after (so an item that stops moving is seen at rest); an idle cart skips steps 3-5;
+3. detector on the lores image (products and hands), tracker;
+4. crop bank: full-resolution crops of product tracks, only when better than those kept;
+5. zone: add/remove events; each is named by voting the recognizer over its track's crops;
+6. fuser: confirmed by the weight step, or unresolved; returned to the caller.
+
+``StageTimes`` accumulates per-stage wall time (``time.perf_counter_ns``) for ``bench`` and the
+live status line.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import numpy as np
+
+from firmware.basket.changes import BasketChange
+from firmware.basket.fusion import Fuser, NamedEvent
+from firmware.basket.geometry import overlap_fraction
+from firmware.basket.naming import CropBank, RecognitionLike, crop_main, vote
+from firmware.basket.zone import HAND, PRODUCT, BasketZone
+from firmware.camera import Frame
+from firmware.config import BasketConfig, ScaleConfig
+from firmware.motion import MotionGate
+from firmware.scale import ScaleSample, SettleDetector
+from firmware.track import ByteTracker
+from firmware.track.bytetrack import DetectionsLike
+from smartcart.catalog import Catalog
+
+STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
+
+
+class DetectorLike(Protocol):
+    def detect(self, frame_bgr: np.ndarray) -> DetectionsLike: ...
+
+
+class RecognizerLike(Protocol):
+    def recognize(self, crops_bgr: list[np.ndarray]) -> Sequence[RecognitionLike]: ...
+
+
+@dataclass(slots=True)
+class StageTimes:
+    """Total nanoseconds per stage and frame counts (mutable: owned by one pipeline)."""
+
+    ns: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 0))
+    frames: int = 0
+    detected_frames: int = 0  # frames the motion gate let through to the detector
+
+    def add(self, stage: str, start_ns: int) -> int:
+        now = time.perf_counter_ns()
+        self.ns[stage] += now - start_ns
+        return now
+
+    def ms_per_frame(self) -> dict[str, float]:
+        n = max(self.frames, 1)
+        return {k: v / n / 1e6 for k, v in self.ns.items()}
+
+
+class CartPipeline:
+    def __init__(
+        self,
+        detector: DetectorLike,
+        recognizer: RecognizerLike,
+        catalog: Catalog,
+        polygon_norm: Sequence[tuple[float, float]],
+        lores_wh: tuple[int, int],
+        main_wh: tuple[int, int],
+        t0_utc: datetime,
+        basket: BasketConfig | None = None,
+        scale: ScaleConfig | None = None,
+        has_scale: bool = True,
+        motion_gate: bool = True,
+    ) -> None:
+        basket = basket or BasketConfig()
+        scale = scale or ScaleConfig()
+        self.detector = detector
+        self.recognizer = recognizer
+        self.has_scale = has_scale
+        self.times = StageTimes()
+        lw, lh = lores_wh
+        self._scale_xy = (main_wh[0] / lw, main_wh[1] / lh)
+        self._motion = MotionGate() if motion_gate else None
+        self._hold_s = basket.rest_s + 0.8
+        self._last_motion_s = -1e9
+        self._tracker = ByteTracker()
+        self._bank = CropBank(k=4)
+        self._zone = BasketZone(
+            [(x * lw, y * lh) for x, y in polygon_norm],
+            rest_s=basket.rest_s,
+            rest_px=max(2.0, lw / 160),
+        )
+        self._settle = SettleDetector(
+            window_s=scale.settle_window_s,
+            tolerance_g=scale.settle_tolerance_g,
+            min_step_g=scale.min_step_g,
+            silence_s=scale.silence_s,
+        )
+        self._fuser = Fuser(
+            catalog,
+            t0_utc,
+            min_confidence=basket.min_confidence,
+            weight_tolerance=basket.weight_tolerance,
+        )
+        self._names: dict[int, tuple] = {}  # track id -> candidates, for its later remove
+
+    def scale_live(self, t_s: float) -> bool:
+        return self.has_scale and not self._settle.silent(t_s)
+
+    def process(
+        self, frame: Frame, samples: Sequence[ScaleSample] = (), capture_ns: int = 0
+    ) -> list[BasketChange]:
+        """One frame (and the scale samples up to its time) -> the changes decided now."""
+        t_s = frame.t_s
+        self.times.frames += 1
+        self.times.ns["capture"] += capture_ns
+        start = time.perf_counter_ns()
+        for sample in samples:
+            for step in self._settle.update(sample):
+                self._fuser.add_step(step)
+        if self._motion is None or self._motion.is_moving(frame.lores_bgr):
+            self._last_motion_s = t_s
+        start = self.times.add("motion", start)
+        if t_s - self._last_motion_s <= self._hold_s:
+            self.times.detected_frames += 1
+            start = self._see(frame, start)
+        changes = self._fuser.poll(t_s, self.scale_live(t_s))
+        self.times.add("basket", start)
+        return changes
+
+    def _see(self, frame: Frame, start: int) -> int:
+        t_s = frame.t_s
+        dets = self.detector.detect(frame.lores_bgr)
+        start = self.times.add("detector", start)
+        tracks = self._tracker.update(dets, t_s)
+        start = self.times.add("tracker", start)
+        hands = [t.xyxy_px for t in tracks if t.class_id == HAND]
+        for tr in tracks:
+            if tr.class_id != PRODUCT or tr.detection_index < 0:
+                continue
+            covered = max((overlap_fraction(tr.xyxy_px, h) for h in hands), default=0.0)
+            quality = tr.score * (1.0 - covered)
+            if self._bank.wants(tr.track_id, quality):
+                crop = crop_main(frame.main_bgr, tr.xyxy_px, self._scale_xy)
+                if crop is not None:
+                    self._bank.offer(tr.track_id, quality, crop)
+        events = self._zone.update(tracks, t_s)
+        start = self.times.add("basket", start)
+        for ev in events:
+            candidates = self._name(ev.track_id, ev.action)
+            self._fuser.add_event(NamedEvent(ev.track_id, ev.action, ev.t_s, candidates))
+        start = self.times.add("recognizer", start)
+        live = {t.track_id for t in tracks} | self._zone.tracked()
+        self._bank.keep_only(live)
+        self._names = {k: v for k, v in self._names.items() if k in live}
+        return start
+
+    def _name(self, track_id: int, action: str) -> tuple:
+        if action == "remove" and track_id in self._names:
+            return self._names[track_id]  # named when it was added: same item
+        crops = self._bank.crops(track_id)
+        candidates = vote(self.recognizer.recognize(crops)) if crops else ()
+        self._names[track_id] = candidates
+        return candidates
+
+    def finish(self, t_s: float) -> list[BasketChange]:
+        """End of input: decide whatever still waits for the scale."""
+        return self._fuser.flush(t_s, self.scale_live(t_s))
