@@ -15,6 +15,7 @@ import asyncio
 import logging
 import threading
 from types import TracebackType
+from typing import Any
 
 from host.errors import BrokerError
 
@@ -85,6 +86,7 @@ class EmbeddedBroker:
         from amqtt.broker import Broker
 
         self._loop = asyncio.get_running_loop()
+        self._loop.set_exception_handler(_quiet_disconnects)
         self._stopped = asyncio.Event()
         broker = Broker(
             {
@@ -108,3 +110,12 @@ class EmbeddedBroker:
             await self._stopped.wait()
         finally:
             await broker.shutdown()
+
+
+def _quiet_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # amqtt lets a client's hang-up escape its connection handler (e.g. when a client probes
+    # with MQTT 5 and gives up); that is routine here, not an error worth a traceback.
+    if isinstance(context.get("exception"), OSError):
+        log.debug("client connection ended: %s", context.get("exception"))
+        return
+    loop.default_exception_handler(context)

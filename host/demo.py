@@ -1,7 +1,218 @@
-"""``smartcart demo`` (placeholder until the demo lands)."""
+"""``smartcart demo``: the whole system on one machine, from an empty database to a receipt.
+
+What runs, all real, in this process:
+1. the embedded MQTT broker (amqtt) on a free port, or the broker given by ``--broker-url``;
+2. the checkout host (``HostWorker``) on a SQLite file in a temporary folder;
+3. staff actions: a customer with a balance, a shopping session on ``cart-0042``;
+4. the cart: its durable outbox (``firmware.link.outbox``) and MQTT link (``CartLink``),
+   publishing a scripted trip, a committed file in the shape of a feed's ``truth.jsonl``
+   (``trips/demo-trip.jsonl``), then asking to check out;
+5. the receipt the host sent the cart, and the customer's new balance, printed with rich.
+
+Until the cart's vision pipeline drives the demo from a rendered feed, the trip file stands in
+for what the pipeline would emit; everything from the outbox on is the production path.
+
+Only typer and the standard library are imported at module level (``smartcart --help`` stays
+instant); the rest is imported inside the command.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def demo() -> None:
-    raise typer.Exit("not implemented yet")
+    from firmware.basket.changes import BasketChange
+    from smartcart.contract import messages as m
+    from smartcart.feed.format import TruthEvent
+
+DEFAULT_TRIP = Path(__file__).resolve().parents[1] / "trips" / "demo-trip.jsonl"
+DEMO_CART = "cart-0042"
+_WAIT_S = 20.0  # for each step the demo waits on: connect, session, checkout
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    customer_id: str
+    session_id: str
+    answer: m.Receipt | m.CheckoutRefused
+    balance_before_minor: int
+    balance_after_minor: int
+    events: tuple[m.CartEvent, ...]
+    elapsed_s: float
+
+
+def demo(
+    broker_url: Annotated[
+        str | None,
+        typer.Option(help="Use this broker (mqtt://host:port) instead of the embedded one."),
+    ] = None,
+    trip: Annotated[
+        Path, typer.Option(help="Scripted trip, truth.jsonl-shaped.", exists=True, dir_okay=False)
+    ] = DEFAULT_TRIP,
+    speed: Annotated[
+        float,
+        typer.Option(help="Play the trip this many times faster than real time; 0: no waits."),
+    ] = 20.0,
+    customer: Annotated[str, typer.Option(help="The shopper's name.")] = "Alex Andersson",
+    balance: Annotated[int, typer.Option(help="Starting balance, in öre.")] = 50_000,
+    cart_id: Annotated[str, typer.Option(help="The cart's id.")] = DEMO_CART,
+) -> None:
+    """Broker + host + a cart on embedded defaults; prints the receipt and the new balance."""
+    from rich.console import Console
+
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="smartcart-demo-") as tmp:
+        result = run_demo(
+            Path(tmp), trip, console, broker_url=broker_url, speed=speed,
+            customer=customer, balance_minor=balance, cart_id=cart_id,
+        )  # fmt: skip
+    print_result(console, result)
+    if result.answer.type != "receipt":
+        raise typer.Exit(1)
+
+
+def run_demo(
+    workdir: Path,
+    trip: Path,
+    console: Console,
+    *,
+    broker_url: str | None = None,
+    speed: float = 20.0,
+    customer: str = "Alex Andersson",
+    balance_minor: int = 50_000,
+    cart_id: str = DEMO_CART,
+) -> DemoResult:
+    """Run the demo with its state under ``workdir``; returns what the cart was told."""
+    from contextlib import ExitStack
+
+    from firmware.link.mqtt import CartLink, LinkConfig
+    from firmware.link.outbox import Outbox
+    from host.broker import EmbeddedBroker
+    from host.settings import HostSettings
+    from host.worker import HostWorker
+    from smartcart.feed.format import read_events
+
+    started = time.monotonic()
+    steps = read_events(trip)
+    with ExitStack() as stack:
+        if broker_url is None:
+            broker_url = stack.enter_context(EmbeddedBroker()).url
+        else:
+            _forget_broker_session(broker_url, cart_id)
+        console.print(f"[dim]broker[/] {broker_url}")
+        settings = HostSettings(
+            database_url=f"sqlite:///{workdir / 'host.db'}", broker_url=broker_url
+        )
+        host = stack.enter_context(HostWorker(settings))
+        console.print(f"[dim]host[/]   {settings.database_url}")
+        customer_id = host.create_customer(customer, top_up_minor=balance_minor)
+        before = host.balance_minor(customer_id)
+
+        outbox = stack.enter_context(Outbox(workdir / "cart-outbox.sqlite", cart_id))
+        link = stack.enter_context(
+            CartLink(LinkConfig(cart_id=cart_id, broker_url=broker_url, firmware="demo"), outbox)
+        )
+        if not link.wait_ready(_WAIT_S):
+            raise typer.Exit(f"the cart could not reach the broker at {broker_url}")
+        session_id = host.start_session(cart_id, customer_id)
+        link.wait_session(_WAIT_S)
+        console.print(f"[dim]cart[/]   {cart_id} in session {session_id[:8]} for {customer}")
+
+        events = []
+        t0 = datetime.now(UTC)
+        clock0 = time.monotonic()
+        for step in steps:
+            if speed > 0:
+                time.sleep(max(0.0, clock0 + step.t / speed - time.monotonic()))
+            event = link.submit(_change(step, t0))
+            events.append(event)
+            grams = f" {event.grams} g" if event.grams is not None else ""
+            sign = "+" if event.type == "add" else "-"
+            console.print(
+                f"  [dim]{step.t:6.2f} s  seq {event.seq:>3}[/]  {sign} {event.sku}{grams}"
+            )
+        answer = link.checkout(timeout_s=_WAIT_S)
+        after = host.balance_minor(customer_id)
+    return DemoResult(
+        customer_id, session_id, answer, before, after, tuple(events), time.monotonic() - started
+    )
+
+
+def _change(step: TruthEvent, t0: datetime) -> BasketChange:
+    """A trip line as the basket logic would have handed it to the outbox."""
+    from firmware.basket.changes import BasketChange
+
+    if step.type not in ("add", "remove"):
+        raise typer.BadParameter(f"a demo trip holds adds and removes, got {step.type!r}")
+    return BasketChange(
+        step.type, t0 + timedelta(seconds=step.t), t_s=step.t, sku=step.sku, grams=step.grams
+    )
+
+
+def _forget_broker_session(broker_url: str, cart_id: str) -> None:
+    """Drop a persistent session a previous demo left on an external broker for this cart id,
+    so no stale acknowledgement from another run's host reaches this run's fresh outbox."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from firmware.link.mqtt import BrokerAddress
+
+    address = BrokerAddress.parse(broker_url)
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cart_id, clean_session=True)
+    if address.username is not None:
+        client.username_pw_set(address.username, address.password)
+    client.connect(address.host, address.port)
+    client.loop_start()
+    client.disconnect()
+    client.loop_stop()
+
+
+def kr(minor: int, currency: str = "SEK") -> str:
+    """Swedish style: 2450 -> "24,50 kr", 123456 -> "1 234,56 kr"."""
+    sign = "-" if minor < 0 else ""
+    major, cents = divmod(abs(minor), 100)
+    grouped = f"{major:,}".replace(",", " ")
+    unit = "kr" if currency == "SEK" else currency
+    return f"{sign}{grouped},{cents:02d} {unit}"
+
+
+def print_result(console: Console, result: DemoResult) -> None:
+    from rich.table import Table
+
+    from smartcart.contract import messages as m
+
+    answer = result.answer
+    if isinstance(answer, m.CheckoutRefused):
+        console.print(f"[bold red]Checkout refused[/] ({answer.reason}): {answer.message}")
+        return
+    table = Table(title=f"Receipt {answer.receipt_id[:8]}", title_justify="left")
+    table.add_column("Item")
+    table.add_column("Qty / weight", justify="right")
+    table.add_column("Unit price", justify="right")
+    table.add_column("Amount", justify="right")
+    for line in answer.lines:
+        if line.pricing == "per_kg":
+            qty = f"{(line.grams or 0) / 1000:.3f} kg".replace(".", ",")
+            unit = f"{kr(line.unit_price_minor, answer.currency)}/kg"
+        else:
+            qty = f"{line.quantity} st"
+            unit = kr(line.unit_price_minor, answer.currency)
+        table.add_row(line.name, qty, unit, kr(line.amount_minor, answer.currency))
+    table.add_section()
+    table.add_row("[bold]Total[/]", "", "", f"[bold]{kr(answer.total_minor, answer.currency)}[/]")
+    console.print(table)
+    console.print(f"Total: {kr(answer.total_minor, answer.currency)}")
+    before, after = (
+        kr(b, answer.currency) for b in (result.balance_before_minor, result.balance_after_minor)
+    )
+    console.print(f"Balance: {before} -> {after}")
+    console.print(f"[dim]{len(result.events)} events, demo ran in {result.elapsed_s:.1f} s[/]")

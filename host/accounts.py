@@ -1,0 +1,142 @@
+"""Customers, their wallets and shopping sessions: the staff-side writes and reads.
+
+All functions take the caller's ORM session and do not commit; ``HostWorker`` and the API own
+the transactions. Starting a session on a cart that still has an open one abandons the old one
+(a cart serves one shopper at a time); the cart's ``applied_seq`` carries over, because a cart's
+seq only grows across sessions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host import ledger, pricing
+from host.db.models import (
+    OPEN_STATUSES,
+    BasketLine,
+    Cart,
+    Customer,
+    Product,
+    SessionStatus,
+    utcnow,
+)
+from host.db.models import Session as ShoppingSession
+from host.errors import Conflict, LedgerError, NotFound
+from smartcart.catalog import Catalog
+
+
+@dataclass(frozen=True, slots=True)
+class StartedSession:
+    session_id: str
+    cart_id: str
+    customer_name: str
+    started_at: datetime
+    acked_seq: int
+
+
+def sync_catalog(s: Session, catalog: Catalog) -> int:
+    """Upsert the catalog into ``products`` (prices change between releases); return the count."""
+    for p in catalog.values():
+        row = s.get(Product, p.sku)
+        if row is None:
+            row = Product(sku=p.sku)
+            s.add(row)
+        row.name = p.name
+        row.department = p.department
+        row.pricing = p.pricing.value
+        row.price_minor = p.price_minor
+        row.currency = p.currency
+        row.unit_weight_g = p.unit_weight_g
+    return len(catalog)
+
+
+def create_customer(s: Session, name: str, top_up_minor: int, currency: str) -> str:
+    if not name.strip():
+        raise Conflict("a customer needs a name")
+    if top_up_minor < 0:
+        raise LedgerError(f"an opening top-up cannot be negative, got {top_up_minor}")
+    customer_id = str(uuid.uuid4())
+    s.add(Customer(id=customer_id, name=name.strip()))
+    s.flush()
+    ledger.open_customer_account(s, customer_id, currency)
+    s.flush()
+    if top_up_minor > 0:
+        ledger.top_up(s, customer_id, top_up_minor, currency)
+    return customer_id
+
+
+def customer(s: Session, customer_id: str) -> Customer:
+    row = s.get(Customer, customer_id)
+    if row is None:
+        raise NotFound(f"no customer {customer_id}")
+    return row
+
+
+def balance_minor(s: Session, customer_id: str) -> int:
+    customer(s, customer_id)
+    return ledger.balance_minor(s, ledger.customer_account_id(customer_id))
+
+
+def top_up(
+    s: Session, customer_id: str, amount_minor: int, currency: str, idempotency_key: str | None
+) -> int:
+    """Credit the wallet; return the new balance."""
+    customer(s, customer_id)
+    ledger.top_up(s, customer_id, amount_minor, currency, idempotency_key=idempotency_key)
+    return balance_minor(s, customer_id)
+
+
+def start_session(s: Session, cart_id: str, customer_id: str) -> StartedSession:
+    shopper = customer(s, customer_id)
+    cart = s.get(Cart, cart_id, with_for_update=True)
+    if cart is None:
+        cart = Cart(id=cart_id, applied_seq=0, online=False)
+        s.add(cart)
+        s.flush()
+    now = utcnow()
+    for old in s.scalars(
+        select(ShoppingSession).where(
+            ShoppingSession.cart_id == cart_id, ShoppingSession.status.in_(OPEN_STATUSES)
+        )
+    ):
+        old.status = SessionStatus.ABANDONED.value
+        old.closed_at = now
+    session_id = str(uuid.uuid4())
+    s.add(
+        ShoppingSession(
+            id=session_id,
+            cart_id=cart_id,
+            customer_id=customer_id,
+            status=SessionStatus.ACTIVE.value,
+            started_at=now,
+            started_seq=cart.applied_seq,
+            open_unresolved=0,
+            basket_stale=False,
+        )
+    )
+    cart.current_session_id = session_id
+    s.flush()
+    return StartedSession(session_id, cart_id, shopper.name, now, cart.applied_seq)
+
+
+def shopping_session(s: Session, session_id: str) -> ShoppingSession:
+    row = s.get(ShoppingSession, session_id)
+    if row is None:
+        raise NotFound(f"no session {session_id}")
+    return row
+
+
+def basket(s: Session, catalog: Catalog, session_id: str) -> list[pricing.PricedLine]:
+    """The live basket of a session, priced at today's catalog prices."""
+    shopping_session(s, session_id)
+    rows = s.scalars(
+        select(BasketLine)
+        .where(BasketLine.session_id == session_id, BasketLine.quantity > 0)
+        .order_by(BasketLine.sku)
+    )
+    return [pricing.price(catalog, pricing.LineState(r.sku, r.quantity, r.grams)) for r in rows]

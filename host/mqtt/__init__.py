@@ -1,0 +1,1 @@
+"""The host's only paho-mqtt adapter (see ``link``)."""

@@ -1,0 +1,205 @@
+"""``MqttLink``: the host worker's connection to the broker (paho-mqtt 2.x, callback API v2).
+
+What it does and why:
+- **Callbacks only hand work over.** ``on_message`` puts ``Inbound(topic, payload, mid, qos)`` on
+  a bounded queue and returns; paho's network thread never waits on the database.
+- **Acknowledged after commit.** The client runs with ``manual_ack``: the broker's PUBACK for a
+  cart message is sent by ``ack(inbound)`` only after the worker committed it, and the session
+  is persistent (``clean_start`` off, a session expiry), so messages of a worker that died
+  mid-batch are delivered again (to it, or under a shared subscription to a sibling).
+- **MQTT 5 where the broker has it.** It first connects with MQTT 5 and subscribes with
+  ``$share/checkout/...`` so several workers split the carts; a broker that refuses MQTT 5 (the
+  embedded amqtt) gets MQTT 3.1.1 and plain subscriptions. Either way the database decides what
+  is applied, so duplicates between workers are harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from pydantic import BaseModel
+
+from host.errors import HostError
+from smartcart.contract import encode, topics
+
+log = logging.getLogger(__name__)
+
+_CONNECT_TIMEOUT_S = 10.0
+_UNSUPPORTED_PROTOCOL = 132  # MQTT 5 reason code; paho maps 3.1.1's refusal 1 onto it too
+
+
+class LinkError(HostError):
+    """Could not connect or subscribe to the broker."""
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+
+
+class MqttLink:
+    def __init__(
+        self,
+        broker_url: str,
+        client_id: str,
+        inbox: queue.Queue[Inbound],
+        *,
+        shared: bool | None = None,
+        keepalive_s: int = 30,
+        session_expiry_s: int = 3600,
+    ) -> None:
+        parts = urlsplit(broker_url)
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or 1883
+        self._user, self._password = parts.username, parts.password
+        self._client_id = client_id
+        self._inbox = inbox
+        self._shared_wanted = shared
+        self._keepalive_s = keepalive_s
+        self._session_expiry_s = session_expiry_s
+        self._client: mqtt.Client | None = None
+        self._connected = threading.Event()
+        self._connect_rc: ReasonCode | None = None
+        self.protocol: MQTTProtocolVersion | None = None
+
+    @property
+    def shared(self) -> bool:
+        return self.protocol == MQTTProtocolVersion.MQTTv5 and self._shared_wanted is not False
+
+    def start(self) -> None:
+        order = [MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311]
+        if self._shared_wanted is True:
+            order = order[:1]
+        elif self._shared_wanted is False:
+            order = order[1:]
+        for protocol in order:
+            rc = self._connect(protocol)
+            if rc is not None and not rc.is_failure:
+                self.protocol = protocol
+                log.info(
+                    "mqtt %s:%d connected, %s, shared=%s",
+                    self._host,
+                    self._port,
+                    protocol.name,
+                    self.shared,
+                )
+                return
+            self._teardown()
+            # amqtt answers an MQTT 5 CONNECT by refusing the version or just hanging up.
+            if rc is not None and rc.value != _UNSUPPORTED_PROTOCOL:
+                raise LinkError(f"mqtt://{self._host}:{self._port} refused {protocol.name}: {rc}")
+            log.info("broker refuses %s (%s); trying the next protocol", protocol.name, rc)
+        raise LinkError(
+            f"mqtt://{self._host}:{self._port} speaks none of {[p.name for p in order]}"
+        )
+
+    def _connect(self, protocol: MQTTProtocolVersion) -> ReasonCode | None:
+        v5 = protocol == MQTTProtocolVersion.MQTTv5
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._client_id,
+            protocol=protocol,
+            clean_session=None if v5 else False,
+            manual_ack=True,
+        )
+        if self._user:
+            client.username_pw_set(self._user, self._password)
+        client.on_connect = self._on_connect
+        client.on_message = self._on_message
+        client.on_disconnect = self._on_disconnect
+        # Replies to carts are QoS 1; let many be in flight so acks never wait on a round trip.
+        client.max_inflight_messages_set(1000)
+        client.max_queued_messages_set(0)
+        props = None
+        if v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self._session_expiry_s
+        self._connected.clear()
+        self._connect_rc = None
+        self._client = client
+        try:
+            if v5:
+                client.connect(
+                    self._host, self._port, self._keepalive_s, clean_start=False, properties=props
+                )
+            else:
+                client.connect(self._host, self._port, self._keepalive_s)
+        except OSError as e:
+            raise LinkError(f"cannot reach mqtt://{self._host}:{self._port}: {e}") from e
+        client.loop_start()
+        self._connected.wait(_CONNECT_TIMEOUT_S)
+        return self._connect_rc
+
+    def _teardown(self) -> None:
+        if self._client is not None:
+            self._client.loop_stop()
+            self._client.disconnect()
+            self._client = None
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
+
+    # paho callbacks: run on paho's thread; they only record and enqueue.
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _userdata: object,
+        flags: mqtt.ConnectFlags,
+        rc: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        self._connect_rc = rc
+        if not rc.is_failure:
+            # (Re)subscribe on every connect: a broker that lost our session lost these too.
+            shared = (
+                client.protocol == MQTTProtocolVersion.MQTTv5 and self._shared_wanted is not False
+            )
+            client.subscribe(
+                [(topics.subscription(ch, shared=shared), topics.QOS) for ch in topics.CART_TO_HOST]
+            )
+        self._connected.set()
+
+    def _on_disconnect(
+        self,
+        _client: mqtt.Client,
+        _userdata: object,
+        _flags: mqtt.DisconnectFlags,
+        rc: ReasonCode,
+        _props: Properties | None,
+    ) -> None:
+        if rc.is_failure:
+            log.warning("mqtt disconnected (%s); paho reconnects", rc)
+        self._connected.set()  # a hang-up before CONNACK ends start()'s wait too
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self._inbox.put(Inbound(msg.topic, msg.payload, msg.mid, msg.qos))
+
+    # used by the worker thread
+
+    def ack(self, inbound: Inbound) -> None:
+        """PUBACK a message the worker has committed (or dead-lettered)."""
+        if self._client is not None and inbound.qos > 0:
+            self._client.ack(inbound.mid, inbound.qos)
+
+    def publish(self, cart_id: str, message: BaseModel) -> mqtt.MQTTMessageInfo:
+        if self._client is None:
+            raise LinkError("not connected")
+        return self._client.publish(
+            topics.topic(cart_id, topics.Channel.HOST), encode(message), qos=topics.QOS
+        )

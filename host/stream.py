@@ -1,0 +1,467 @@
+"""Applying a batch of cart messages in one database transaction.
+
+``Batch`` takes decoded contract messages in arrival order and turns them into rows in the
+caller's ORM session; the caller commits, and only then publishes ``Batch.finish()``'s outgoing
+messages (acks, receipts, refusals), so an ack never runs ahead of the commit.
+
+Per cart, events apply strictly in ``seq`` order, each exactly once:
+- ``seq <= carts.applied_seq``: already applied (a resend or a second worker's copy): ignored,
+  and re-acknowledged so the cart can forget it. ``applied_events`` has a unique ``event_id``
+  and a unique ``(cart_id, seq)`` as the database's backstop.
+- ``seq == applied_seq + 1``: applied; then any held events that now follow are applied too.
+- ``seq > applied_seq + 1``: held in ``pending_events``; the session is *unresolved* and
+  checkout is refused (``missing_events``) until the cart resends the gap or publishes a
+  ``BasketSnapshot`` with ``seq`` at or past it, which replaces the basket wholesale.
+
+A message that cannot be applied raises ``Rejected`` *before* anything is changed, so the
+worker can dead-letter it with no other effect. The per-batch caches (carts, sessions, basket
+lines, known event ids, pending events) are loaded with one query each by ``prefetch``: that
+is what makes thousands of events per second possible.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host import checkout, pricing
+from host.checkout import GatewayFactory
+from host.db.models import (
+    OPEN_STATUSES,
+    AppliedEvent,
+    BasketLine,
+    Cart,
+    DeadLetter,
+    PendingEvent,
+    SessionStatus,
+    utcnow,
+)
+from host.db.models import Session as ShoppingSession
+from host.errors import HostError, Rejected
+from smartcart.catalog import Catalog, Pricing
+from smartcart.contract import decode, topics
+from smartcart.contract import messages as m
+
+log = logging.getLogger(__name__)
+
+HostMessage = m.SessionStarted | m.Ack | m.Receipt | m.CheckoutRefused
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A message for ``carts/{cart_id}/host``, to publish after the commit."""
+
+    cart_id: str
+    message: HostMessage
+
+
+class Batch:
+    def __init__(
+        self, s: Session, catalog: Catalog, currency: str, gateway_for: GatewayFactory
+    ) -> None:
+        self._s = s
+        self._catalog = catalog
+        self._currency = currency
+        self._gateway_for = gateway_for
+        self._carts: dict[str, Cart | None] = {}
+        self._sessions: dict[str, ShoppingSession | None] = {}
+        self._lines: dict[str, dict[str, BasketLine]] = {}  # session id -> sku -> line
+        self._pending: dict[str, dict[int, PendingEvent]] = {}  # cart id -> seq -> event
+        self._known_ids: set[str] = set()
+        self._checked_ids: set[str] = set()
+        self._new_events: dict[str, AppliedEvent] = {}
+        self._resolved: set[str] = set()  # unresolved event ids answered in this batch
+        self._ack_carts: dict[str, None] = {}  # ordered set
+        self._touched_sessions: dict[str, None] = {}
+        self._replies: list[Outgoing] = []
+        self.applied = 0
+
+    # ---- loading ----
+
+    def prefetch(self, events: Sequence[m.CartEvent]) -> None:
+        """Load every row the batch's events touch, one query per table."""
+        if not events:
+            return
+        s = self._s
+        cart_ids = sorted({e.cart_id for e in events} - self._carts.keys())
+        # Sorted FOR UPDATE: two workers lock a cart's row in the same order (no deadlock),
+        # and the second waits for the first's commit instead of failing on a unique key.
+        found = {
+            c.id: c
+            for c in s.scalars(
+                select(Cart).where(Cart.id.in_(cart_ids)).order_by(Cart.id).with_for_update()
+            )
+        }
+        for cid in cart_ids:
+            self._carts[cid] = found.get(cid)
+        session_ids = list({e.session_id for e in events} - self._sessions.keys())
+        found_s = {
+            x.id: x
+            for x in s.scalars(select(ShoppingSession).where(ShoppingSession.id.in_(session_ids)))
+        }
+        for sid in session_ids:
+            self._sessions[sid] = found_s.get(sid)
+        load_lines = [sid for sid, x in found_s.items() if x.status in OPEN_STATUSES]
+        for sid in load_lines:
+            self._lines.setdefault(sid, {})
+        for line in s.scalars(select(BasketLine).where(BasketLine.session_id.in_(load_lines))):
+            self._lines[line.session_id][line.sku] = line
+        new_ids = [e.event_id for e in events if e.event_id not in self._checked_ids]
+        self._known_ids.update(
+            s.scalars(select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_(new_ids)))
+        )
+        self._checked_ids.update(new_ids)
+        present = [c for c in found if c not in self._pending]
+        for c in present:
+            self._pending[c] = {}
+        for p in s.scalars(select(PendingEvent).where(PendingEvent.cart_id.in_(present))):
+            self._pending[p.cart_id][p.seq] = p
+
+    def _cart(self, cart_id: str) -> Cart | None:
+        if cart_id not in self._carts:
+            self._carts[cart_id] = self._s.get(Cart, cart_id, with_for_update=True)
+        return self._carts[cart_id]
+
+    def _session(self, session_id: str) -> ShoppingSession | None:
+        if session_id not in self._sessions:
+            self._sessions[session_id] = self._s.get(ShoppingSession, session_id)
+        return self._sessions[session_id]
+
+    def _lines_of(self, session_id: str) -> dict[str, BasketLine]:
+        if session_id not in self._lines:
+            self._lines[session_id] = {
+                x.sku: x
+                for x in self._s.scalars(
+                    select(BasketLine).where(BasketLine.session_id == session_id)
+                )
+            }
+        return self._lines[session_id]
+
+    def _pending_of(self, cart_id: str) -> dict[int, PendingEvent]:
+        if cart_id not in self._pending:
+            self._pending[cart_id] = {
+                p.seq: p
+                for p in self._s.scalars(
+                    select(PendingEvent).where(PendingEvent.cart_id == cart_id)
+                )
+            }
+        return self._pending[cart_id]
+
+    def _is_known(self, event_id: str) -> bool:
+        if event_id not in self._checked_ids:
+            self._checked_ids.add(event_id)
+            if self._s.get(AppliedEvent, event_id) is not None:
+                self._known_ids.add(event_id)
+        return event_id in self._known_ids
+
+    # ---- cart messages ----
+
+    def event(self, ev: m.CartEvent, payload: bytes) -> None:
+        session = self._session(ev.session_id)
+        if session is None:
+            raise Rejected("no_session", f"session {ev.session_id} is unknown to the host")
+        if session.cart_id != ev.cart_id:
+            raise Rejected("session_mismatch", f"session {ev.session_id} belongs to another cart")
+        cart = self._cart(ev.cart_id)
+        assert cart is not None  # the session's cart row exists (FK)
+        pending = self._pending_of(cart.id)
+        if ev.seq <= cart.applied_seq or self._is_known(ev.event_id):
+            self._ack_carts[cart.id] = None  # a resend: ack again so the cart can forget it
+            return
+        if ev.seq > cart.applied_seq + 1:
+            self._check_static(ev)
+            if ev.seq not in pending:
+                row = PendingEvent(
+                    cart_id=cart.id, seq=ev.seq, event_id=ev.event_id, payload=payload
+                )
+                self._s.add(row)
+                pending[ev.seq] = row
+                log.info("cart %s: seq %d held, gap after %d", cart.id, ev.seq, cart.applied_seq)
+            self._ack_carts[cart.id] = None
+            self._touched_sessions[session.id] = None
+            return
+        self._apply(cart, session, ev)
+        self._drain(cart)
+
+    def _check_static(self, ev: m.CartEvent) -> None:
+        """What can be refused without the basket: unknown products, per-kg adds without grams."""
+        if ev.type in ("add", "remove") and ev.sku is not None:
+            p = pricing.product(self._catalog, ev.sku)
+            if ev.type == "add" and p.pricing is Pricing.PER_KG and ev.grams is None:
+                raise Rejected("grams_required", f"{ev.sku} is sold per kg: an add needs grams")
+
+    def _apply(self, cart: Cart, session: ShoppingSession, ev: m.CartEvent) -> None:
+        """Apply the next event of ``cart``; raises ``Rejected`` before changing anything."""
+        changes: list[pricing.LineState] = []
+        unresolved_delta = 0
+        stale = False
+        effective = session.status in OPEN_STATUSES
+        if effective:
+            lines = self._lines_of(session.id)
+            if ev.type in ("add", "remove"):
+                assert ev.sku is not None  # the contract requires it
+                changes.append(
+                    pricing.after(
+                        self._catalog, self._state(lines, ev.sku), ev.type, ev.sku, ev.grams
+                    )
+                )
+            elif ev.type == "unresolved":
+                unresolved_delta = 1
+            else:
+                changes, unresolved_delta, stale = self._resolution(session, lines, ev)
+        # Nothing raised: from here on, change state.
+        for new in changes:
+            self._set_line(session.id, new)
+        if unresolved_delta:
+            session.open_unresolved = max(0, session.open_unresolved + unresolved_delta)
+        if stale:
+            session.basket_stale = True
+        row = AppliedEvent(
+            event_id=ev.event_id,
+            cart_id=cart.id,
+            seq=ev.seq,
+            session_id=session.id,
+            type=ev.type,
+            sku=ev.sku,
+            grams=ev.grams,
+            action=ev.action,
+            resolves=ev.resolves,
+            effective=effective,
+            occurred_at=ev.occurred_at,
+        )
+        self._s.add(row)
+        self._new_events[ev.event_id] = row
+        self._known_ids.add(ev.event_id)
+        cart.applied_seq = ev.seq
+        self.applied += 1
+        self._ack_carts[cart.id] = None
+        self._touched_sessions[session.id] = None
+        if not effective:
+            log.warning(
+                "cart %s: event seq %d for closed session %s recorded without effect",
+                cart.id,
+                ev.seq,
+                session.id,
+            )
+
+    def _resolution(
+        self, session: ShoppingSession, lines: dict[str, BasketLine], ev: m.CartEvent
+    ) -> tuple[list[pricing.LineState], int, bool]:
+        assert ev.resolves is not None  # the contract requires it
+        target = self._new_events.get(ev.resolves) or self._s.get(AppliedEvent, ev.resolves)
+        if target is None:
+            if session.reconciled_seq is None:
+                raise Rejected("unknown_unresolved", f"resolution of unknown event {ev.resolves}")
+            # The question was asked in events a snapshot skipped: its action is unknown here,
+            # so the basket waits for the cart's next snapshot.
+            return [], -1, True
+        if target.type != "unresolved" or target.session_id != session.id:
+            raise Rejected(
+                "not_unresolved", f"{ev.resolves} is not an unresolved event of this session"
+            )
+        if self._already_resolved(target.event_id):
+            return [], 0, False  # a second answer to the same question changes nothing
+        self._resolved.add(target.event_id)
+        if ev.sku is None:
+            return [], -1, False
+        assert target.action is not None  # unresolved events carry their action
+        grams = ev.grams if ev.grams is not None else target.grams
+        return (
+            [
+                pricing.after(
+                    self._catalog, self._state(lines, ev.sku), target.action, ev.sku, grams
+                )
+            ],
+            -1,
+            False,
+        )
+
+    def _already_resolved(self, target_id: str) -> bool:
+        if target_id in self._resolved:
+            return True
+        return (
+            self._s.scalar(
+                select(AppliedEvent.event_id).where(AppliedEvent.resolves == target_id).limit(1)
+            )
+            is not None
+        )
+
+    @staticmethod
+    def _state(lines: dict[str, BasketLine], sku: str) -> pricing.LineState | None:
+        row = lines.get(sku)
+        return None if row is None else pricing.LineState(sku, row.quantity, row.grams)
+
+    def _set_line(self, session_id: str, new: pricing.LineState) -> None:
+        lines = self._lines_of(session_id)
+        row = lines.get(new.sku)
+        if row is None:
+            row = BasketLine(
+                session_id=session_id, sku=new.sku, quantity=new.quantity, grams=new.grams
+            )
+            self._s.add(row)
+            lines[new.sku] = row
+        else:
+            # Zero-quantity lines stay (as 0) rather than being deleted and re-inserted.
+            row.quantity = new.quantity
+            row.grams = new.grams
+
+    def _drain(self, cart: Cart) -> None:
+        """Apply held events that now follow ``applied_seq`` without a gap."""
+        pending = self._pending_of(cart.id)
+        while (held := pending.get(cart.applied_seq + 1)) is not None:
+            del pending[held.seq]
+            self._forget(held)
+            ev = decode(topics.Channel.EVENTS, held.payload, cart_id=cart.id)  # valid when held
+            session = self._session(ev.session_id)
+            assert session is not None  # checked when it was held
+            try:
+                self._apply(cart, session, ev)
+            except Rejected as r:
+                self.dead_letter(
+                    topics.topic(cart.id, topics.Channel.EVENTS), held.payload, r.reason, r.detail
+                )
+                return
+
+    def _forget(self, held: PendingEvent) -> None:
+        if held in self._s.new:
+            self._s.expunge(held)
+        else:
+            self._s.delete(held)
+
+    def snapshot(self, snap: m.BasketSnapshot) -> None:
+        cart = self._cart(snap.cart_id)
+        if cart is None or cart.current_session_id != snap.session_id:
+            return  # a retained snapshot of a session that is over: nothing to reconcile
+        session = self._session(snap.session_id)
+        assert session is not None  # current_session_id names a session row
+        if snap.seq < cart.applied_seq or (
+            snap.seq == cart.applied_seq and not session.basket_stale
+        ):
+            return  # older than, or in step with, what the host applied
+        new_lines = self._snapshot_lines(snap)  # raises Rejected before any change
+        lines = self._lines_of(session.id)
+        for sku in list(lines):
+            if sku not in new_lines:
+                self._set_line(session.id, pricing.LineState(sku, 0, None))
+        for line in new_lines.values():
+            self._set_line(session.id, line)
+        log.info(
+            "cart %s: basket reconciled from snapshot at seq %d (applied %d)",
+            cart.id,
+            snap.seq,
+            cart.applied_seq,
+        )
+        session.open_unresolved = snap.unresolved
+        session.basket_stale = False
+        session.reconciled_seq = snap.seq
+        cart.applied_seq = snap.seq
+        pending = self._pending_of(cart.id)
+        for seq in [q for q in pending if q <= snap.seq]:
+            self._forget(pending.pop(seq))
+        self._drain(cart)
+        self._ack_carts[cart.id] = None
+        self._touched_sessions[session.id] = None
+
+    def _snapshot_lines(self, snap: m.BasketSnapshot) -> dict[str, pricing.LineState]:
+        out: dict[str, pricing.LineState] = {}
+        for line in snap.lines:
+            p = pricing.product(self._catalog, line.sku)
+            per_kg = p.pricing is Pricing.PER_KG
+            if per_kg and line.grams is None:
+                raise Rejected(
+                    "grams_required", f"snapshot line {line.sku} is sold per kg: grams needed"
+                )
+            if line.sku in out:
+                raise Rejected("duplicate_line", f"snapshot lists {line.sku} twice")
+            out[line.sku] = pricing.LineState(
+                line.sku, line.quantity, line.grams if per_kg else None
+            )
+        return out
+
+    def status(self, st: m.CartStatus) -> None:
+        cart = self._cart(st.cart_id)
+        if cart is None:
+            cart = Cart(id=st.cart_id, applied_seq=0)
+            self._s.add(cart)
+            self._carts[cart.id] = cart
+        cart.online = st.state == "online"
+        if st.firmware is not None:
+            cart.firmware = st.firmware
+        cart.status_at = st.since or utcnow()
+
+    def checkout(self, req: m.CheckoutRequest) -> None:
+        self._settle_statuses()
+        self._s.flush()  # checkout reads the basket and pending rows with queries
+        reply = checkout.checkout(self._s, req, self._catalog, self._currency, self._gateway_for)
+        self._replies.append(Outgoing(req.cart_id, reply))
+
+    def dead_letter(self, topic: str, payload: bytes, reason: str, detail: str) -> None:
+        log.warning("dead letter on %s: %s: %s", topic, reason, detail)
+        self._s.add(DeadLetter(topic=topic, payload=payload, reason=reason, detail=detail[:2000]))
+
+    # ---- end of batch ----
+
+    def _settle_statuses(self) -> None:
+        for sid in self._touched_sessions:
+            session = self._sessions.get(sid) or self._s.get(ShoppingSession, sid)
+            if session is None or session.status not in OPEN_STATUSES:
+                continue
+            held = bool(self._pending_of(session.cart_id))
+            blocked = held or session.open_unresolved > 0 or session.basket_stale
+            session.status = (SessionStatus.UNRESOLVED if blocked else SessionStatus.ACTIVE).value
+
+    def finish(self) -> list[Outgoing]:
+        """Flush; return what to publish once the caller has committed."""
+        self._settle_statuses()
+        self._s.flush()
+        acks = [
+            Outgoing(cid, m.Ack(cart_id=cid, acked_seq=cart.applied_seq))
+            for cid in self._ack_carts
+            if (cart := self._carts.get(cid)) is not None
+        ]
+        return acks + self._replies
+
+
+def apply_all(batch: Batch, items: Iterable[tuple[str, bytes]]) -> None:
+    """Decode and apply (topic, payload) pairs in order, dead-lettering what is refused.
+
+    The one place that maps topics to channels and contract errors to dead letters; the MQTT
+    worker and the benchmark's verifier both go through it.
+    """
+    from smartcart.contract import ContractError
+
+    decoded: list[tuple[str, bytes, object]] = []
+    for topic_name, payload in items:
+        try:
+            parsed = topics.parse(topic_name)
+            msg = decode(parsed.channel, payload, cart_id=parsed.cart_id)
+        except topics.TopicError as e:
+            batch.dead_letter(topic_name, payload, "bad_topic", str(e))
+            continue
+        except ContractError as e:
+            batch.dead_letter(topic_name, payload, e.reason, e.detail)
+            continue
+        decoded.append((topic_name, payload, msg))
+    batch.prefetch([msg for _, _, msg in decoded if isinstance(msg, m.CartEvent)])
+    for topic_name, payload, msg in decoded:
+        try:
+            if isinstance(msg, m.CartEvent):
+                batch.event(msg, payload)
+            elif isinstance(msg, m.BasketSnapshot):
+                batch.snapshot(msg)
+            elif isinstance(msg, m.CartStatus):
+                batch.status(msg)
+            elif isinstance(msg, m.CheckoutRequest):
+                batch.checkout(msg)
+            else:
+                batch.dead_letter(
+                    topic_name, payload, "unexpected", f"{type(msg).__name__} is not for the host"
+                )
+        except Rejected as r:
+            batch.dead_letter(topic_name, payload, r.reason, r.detail)
+        except HostError as e:  # e.g. a checkout of a customer whose account is gone
+            batch.dead_letter(topic_name, payload, "host_error", f"{type(e).__name__}: {e}")

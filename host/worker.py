@@ -1,0 +1,249 @@
+"""``HostWorker``: one checkout-host process's MQTT consumer, database and staff operations.
+
+    with HostWorker(HostSettings(database_url=..., broker_url=...)) as host:
+        customer_id = host.create_customer("Alice", top_up_minor=50_000)
+        session_id = host.start_session("cart-0001", customer_id)
+        ...  # the cart shops and checks out over MQTT
+        host.receipt(session_id), host.balance_minor(customer_id)
+
+``start()`` migrates the database to head, syncs the catalog, connects to the broker and starts
+one worker thread. The thread takes what paho's callbacks queued, up to ``batch_max`` messages
+at a time, applies them in ONE database transaction (``host.stream``), commits, and only then
+publishes the replies (acks, receipts, refusals) and PUBACKs the messages to the broker.
+
+If the batch's commit fails (a sibling worker committed the same event first, a serialisation
+failure), the batch is rolled back and its messages are applied one transaction each, so one
+message cannot sink the others. A message whose own transaction still fails with anything but
+a lost database connection is dead-lettered with the error and the worker carries on; when the
+database is unreachable nothing is acknowledged and the batch is retried.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from host import accounts, checkout, db, ledger, stream
+from host.mqtt.link import Inbound, MqttLink
+from host.payments import LedgerGateway
+from host.settings import HostSettings
+from smartcart.catalog import Catalog, default_catalog
+from smartcart.contract import messages as m
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_POLL_S = 0.1
+_DB_RETRY_S = 1.0
+_INBOX_MAX = 50_000
+
+
+class HostWorker:
+    def __init__(
+        self, settings: HostSettings | None = None, *, catalog: Catalog | None = None
+    ) -> None:
+        self.settings = settings or HostSettings()
+        self.catalog = catalog or default_catalog()
+        self.engine = db.make_engine(self.settings.database_url)
+        self._sessions = db.session_factory(self.engine)
+        self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=_INBOX_MAX)
+        self._link: MqttLink | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._busy = threading.Lock()
+        # Counters for tests, the benchmark and logs; written by the worker thread only.
+        self.received = 0
+        self.applied_events = 0
+        self.batches = 0
+
+    # ---- lifecycle ----
+
+    def prepare_database(self) -> None:
+        """Migrate to head, load the catalog and the store's ledger accounts."""
+        db.migrate(self.engine)
+        with self._sessions.begin() as s:
+            accounts.sync_catalog(s, self.catalog)
+            ledger.ensure_store_accounts(s, self.settings.currency)
+
+    def start(self) -> HostWorker:
+        self.prepare_database()
+        self._link = MqttLink(
+            self.settings.broker_url,
+            self.settings.worker_id,
+            self._inbox,
+            shared=self.settings.shared_subscription,
+            keepalive_s=self.settings.mqtt_keepalive_s,
+        )
+        self._link.start()
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="host-worker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+        if self._link is not None:
+            self._link.stop()
+            self._link = None
+        self.engine.dispose()
+
+    def __enter__(self) -> HostWorker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def wait_idle(self, timeout_s: float = 5.0, settle_s: float = 0.2) -> bool:
+        """Block until nothing arrived or was processed for ``settle_s``; False on timeout.
+
+        For tests and the demo: MQTT gives no "all delivered" signal, so quiet is the signal.
+        """
+        deadline = time.monotonic() + timeout_s
+        last, quiet_since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            seen = self.received
+            if seen != last or not self._inbox.empty() or self._busy.locked():
+                last, quiet_since = seen, time.monotonic()
+            elif time.monotonic() - quiet_since >= settle_s:
+                return True
+            time.sleep(0.02)
+        return False
+
+    # ---- the worker thread ----
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                first = self._inbox.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            batch = [first]
+            while len(batch) < self.settings.batch_max:
+                try:
+                    batch.append(self._inbox.get_nowait())
+                except queue.Empty:
+                    break
+            with self._busy:
+                self.received += len(batch)
+                self._process(batch)
+
+    def _process(self, batch: Sequence[Inbound]) -> None:
+        while not self._stopping.is_set():
+            try:
+                out = self._apply(batch)
+            except OperationalError as e:
+                if _connection_lost(e):
+                    log.error("database unreachable (%s); retrying in %.0f s", e.orig, _DB_RETRY_S)
+                    time.sleep(_DB_RETRY_S)
+                    continue
+                out = self._apply_one_by_one(batch)
+            except (IntegrityError, DBAPIError) as e:
+                log.info(
+                    "batch of %d failed at commit (%s); applying one by one", len(batch), e.orig
+                )
+                out = self._apply_one_by_one(batch)
+            self._deliver(out, batch)
+            return
+
+    def _apply(self, batch: Sequence[Inbound]) -> list[stream.Outgoing]:
+        with self._sessions.begin() as s:
+            b = stream.Batch(s, self.catalog, self.settings.currency, LedgerGateway)
+            stream.apply_all(b, [(i.topic, i.payload) for i in batch])
+            out = b.finish()
+        self.applied_events += b.applied
+        self.batches += 1
+        return out
+
+    def _apply_one_by_one(self, batch: Sequence[Inbound]) -> list[stream.Outgoing]:
+        out: list[stream.Outgoing] = []
+        for item in batch:
+            try:
+                out += self._apply([item])
+            except DBAPIError as e:
+                if isinstance(e, OperationalError) and _connection_lost(e):
+                    raise
+                # The database refused this one message on its own: keep it for people.
+                log.exception("message on %s failed in its own transaction", item.topic)
+                with self._sessions.begin() as s:
+                    b = stream.Batch(s, self.catalog, self.settings.currency, LedgerGateway)
+                    b.dead_letter(item.topic, item.payload, "database", str(e.orig)[:2000])
+        return out
+
+    def _deliver(self, out: Sequence[stream.Outgoing], batch: Sequence[Inbound]) -> None:
+        assert self._link is not None
+        for o in out:
+            self._link.publish(o.cart_id, o.message)
+        for item in batch:
+            self._link.ack(item)
+
+    # ---- staff operations (any thread; each is one transaction) ----
+
+    def _tx(self, fn: Callable[[Session], T]) -> T:
+        with self._sessions.begin() as s:
+            return fn(s)
+
+    def create_customer(self, name: str, top_up_minor: int = 0) -> str:
+        return self._tx(
+            lambda s: accounts.create_customer(s, name, top_up_minor, self.settings.currency)
+        )
+
+    def top_up(
+        self, customer_id: str, amount_minor: int, idempotency_key: str | None = None
+    ) -> int:
+        return self._tx(
+            lambda s: accounts.top_up(
+                s, customer_id, amount_minor, self.settings.currency, idempotency_key
+            )
+        )
+
+    def balance_minor(self, customer_id: str) -> int:
+        return self._tx(lambda s: accounts.balance_minor(s, customer_id))
+
+    def start_session(self, cart_id: str, customer_id: str) -> str:
+        """Open a session on ``cart_id``; tell the cart (``SessionStarted`` with its acked seq)."""
+        started = self._tx(lambda s: accounts.start_session(s, cart_id, customer_id))
+        if self._link is not None:
+            self._link.publish(
+                cart_id,
+                m.SessionStarted(
+                    cart_id=cart_id,
+                    session_id=started.session_id,
+                    started_at=started.started_at,
+                    customer_name=started.customer_name,
+                    acked_seq=started.acked_seq,
+                ),
+            )
+        return started.session_id
+
+    def receipt(self, session_id: str) -> m.Receipt | None:
+        """The session's receipt as the cart received it, or None before checkout."""
+
+        def read(s: Session) -> m.Receipt | None:
+            row = checkout.receipt_for_session(s, session_id)
+            return None if row is None else checkout.receipt_message(s, row)
+
+        return self._tx(read)
+
+    def session_status(self, session_id: str) -> str:
+        return self._tx(lambda s: accounts.shopping_session(s, session_id).status)
+
+
+def _connection_lost(e: OperationalError) -> bool:
+    return bool(getattr(e, "connection_invalidated", False)) or "connect" in str(e.orig).lower()
