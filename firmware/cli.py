@@ -107,8 +107,11 @@ def bench(
 ) -> None:
     """Frames per second of the full pipeline on one core, per-stage ms, idle-cart CPU."""
     from firmware.bench import run_bench
+    from firmware.models import open_models
+    from smartcart.catalog import default_catalog
 
-    run_bench(feed, detector, recognizer, frames)
+    det, rec = open_models(default_catalog(), detector, recognizer, threads=1)
+    run_bench(feed, det, rec, frames)
 
 
 @app.command()

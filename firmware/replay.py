@@ -34,6 +34,9 @@ class ReplayResult:
     wall_s: float
     times: StageTimes
     bad_frames: int
+    # Per change decided during the feed: feed time from the event's t (rest / crossing) to
+    # the frame whose processing emitted it, plus that frame's processing time.
+    latencies_s: tuple[float, ...] = ()
 
 
 def replay_feed(
@@ -68,6 +71,7 @@ def replay_feed(
         has_scale=scale_replay is not None,
     )
     changes: list[BasketChange] = []
+    latencies: list[float] = []
     start = time.perf_counter()
     t_s = 0.0
     try:
@@ -79,7 +83,10 @@ def replay_feed(
                 break
             t_s = frame.t_s
             samples = scale_replay.until(t_s) if scale_replay is not None else ()
-            new = pipeline.process(frame, samples, capture_ns=time.perf_counter_ns() - grab)
+            done = time.perf_counter_ns()
+            new = pipeline.process(frame, samples, capture_ns=done - grab)
+            compute_s = (time.perf_counter_ns() - done) / 1e9
+            latencies += [t_s - c.t_s + compute_s for c in new]
             changes += new
             if on_change is not None:
                 for c in new:
@@ -100,6 +107,7 @@ def replay_feed(
         time.perf_counter() - start,
         pipeline.times,
         source.stats.bad,
+        tuple(latencies),
     )
 
 

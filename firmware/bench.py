@@ -1,0 +1,143 @@
+"""``smartcart cart bench``: how fast the full pipeline runs on one core, stage by stage.
+
+Pinned to one CPU (``sched_setaffinity``), ONNX Runtime and OpenCV on one thread each. The feed
+is decoded once (decode time reported as the capture stage) and looped with shifted timestamps.
+Prints, in this order:
+- decode: ms per frame to decode and resize the video (on the Pi, the camera does this);
+- detector alone: ms per frame and fps;
+- full pipeline, every frame detected (motion gate off): fps, per-stage ms, overhead over the
+  detector alone (goal: at most 25%);
+- full pipeline as deployed (motion gate on): fps and the share of frames detected;
+- idle cart: CPU ms per frame on a still scene and the share of one core at the camera's rate;
+- latency: feed-time seconds from an item coming to rest (or crossing out) to its event, p50/p95.
+Figures only: nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+
+from firmware.camera import Frame
+from firmware.camera.feed import FeedSource
+from firmware.pipeline import STAGES, CartPipeline, DetectorLike, RecognizerLike
+from firmware.replay import replay_feed
+from firmware.scale import ScaleSample
+from firmware.scale.replay import ScaleReplay
+from smartcart.catalog import default_catalog
+
+
+def _one_core() -> int:
+    cpu = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpu})
+    cv2.setNumThreads(1)
+    return cpu
+
+
+def _looped(frames: list[Frame], n: int) -> list[tuple[Frame, float]]:
+    """``n`` frames of the feed repeated, each with its loop's time offset (s)."""
+    period_s = frames[-1].t_s + 1.0 / 15
+    return [(frames[i % len(frames)], (i // len(frames)) * period_s) for i in range(n)]
+
+
+def _pipeline_run(pipeline: CartPipeline, looped, samples: list[ScaleSample]) -> float:
+    """Run the looped frames with the scale samples of each loop; returns wall seconds."""
+    offsets = sorted({offset for _, offset in looped})
+    shifted = [ScaleSample(s.t_s + o, s.grams) for o in offsets for s in samples]
+    k = 0
+    start = time.perf_counter()
+    for frame, offset in looped:
+        t_s = frame.t_s + offset
+        batch: list[ScaleSample] = []
+        while k < len(shifted) and shifted[k].t_s <= t_s:
+            batch.append(shifted[k])
+            k += 1
+        pipeline.process(replace(frame, ts_ns=frame.ts_ns + round(offset * 1e9)), batch)
+    return time.perf_counter() - start
+
+
+def run_bench(feed: Path, det: DetectorLike, rec: RecognizerLike, n_frames: int = 600) -> None:
+    """Print the figures above for ``feed``; models opened by the caller with one thread."""
+    before = os.sched_getaffinity(0)
+    try:
+        _bench(feed, det, rec, n_frames, _one_core())
+    finally:
+        os.sched_setaffinity(0, before)  # the caller's process is not ours to keep pinned
+
+
+def _bench(feed: Path, det: DetectorLike, rec: RecognizerLike, n_frames: int, cpu: int) -> None:
+    catalog = default_catalog()
+    source = FeedSource(feed)
+    start = time.perf_counter()
+    frames = list(source.frames())
+    decode_ms = (time.perf_counter() - start) / max(len(frames), 1) * 1e3
+    source.close()
+    meta = source.meta
+    scale = ScaleReplay.from_feed(feed)
+    samples = scale.until(1e12) if scale is not None else []
+    looped = _looped(frames, n_frames)
+    print(
+        f"feed {feed.name}: {len(frames)} frames {meta.width}x{meta.height}, "
+        f"lores {source.lores_wh[0]}x{source.lores_wh[1]}; {n_frames} frames on CPU {cpu}"
+    )
+    print(f"decode+resize        {decode_ms:7.2f} ms/frame")
+
+    start = time.perf_counter()
+    for frame, _ in looped:
+        det.detect(frame.lores_bgr)
+    det_ms = (time.perf_counter() - start) / n_frames * 1e3
+    print(f"detector alone       {det_ms:7.2f} ms/frame  {1e3 / det_ms:6.1f} fps")
+
+    def make(gate: bool) -> CartPipeline:
+        return CartPipeline(
+            det,
+            rec,
+            catalog,
+            meta.basket_polygon,
+            source.lores_wh,
+            (meta.width, meta.height),
+            datetime.now(UTC),
+            has_scale=bool(samples),
+            motion_gate=gate,
+        )
+
+    for gate in (False, True):
+        pipeline = make(gate)
+        wall_s = _pipeline_run(pipeline, looped, samples)
+        ms = pipeline.times.ms_per_frame()
+        label = "pipeline, gate on " if gate else "pipeline, gate off"
+        total_ms = wall_s / n_frames * 1e3
+        print(
+            f"{label}   {total_ms:7.2f} ms/frame  {n_frames / wall_s:6.1f} fps  "
+            f"(detected {pipeline.times.detected_frames / n_frames:.0%} of frames)"
+        )
+        print("    " + "  ".join(f"{k} {ms[k]:.2f}" for k in STAGES if k != "capture") + " ms")
+        if not gate:
+            print(f"    overhead over the detector alone: {(total_ms - det_ms) / det_ms:+.0%}")
+
+    still = frames[0]
+    pipeline = make(True)
+    cpu_start = time.process_time()
+    n_idle = 300
+    for i in range(n_idle):
+        pipeline.process(replace(still, ts_ns=still.ts_ns + round(i / meta.fps * 1e9)))
+    idle_ms = (time.process_time() - cpu_start) / n_idle * 1e3
+    print(
+        f"idle cart            {idle_ms:7.2f} ms CPU/frame = {idle_ms * meta.fps / 10:.1f}% "
+        f"of one core at {meta.fps:g} fps (pipeline only, camera capture excluded)"
+    )
+
+    result = replay_feed(feed, det, rec, catalog)
+    lat = sorted(result.latencies_s)
+    if lat:
+        p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
+        print(
+            f"latency rest->event  p50 {statistics.median(lat):.2f} s  p95 {p95:.2f} s  "
+            f"over {len(lat)} events (feed time + compute; outbox append not included)"
+        )
