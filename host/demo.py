@@ -104,13 +104,17 @@ def run_demo(
     started = time.monotonic()
     steps = read_events(trip)
     with ExitStack() as stack:
+        embedded = broker_url is None
         if broker_url is None:
             broker_url = stack.enter_context(EmbeddedBroker()).url
         else:
             _forget_broker_session(broker_url, cart_id)
         console.print(f"[dim]broker[/] {broker_url}")
         settings = HostSettings(
-            database_url=f"sqlite:///{workdir / 'host.db'}", broker_url=broker_url
+            database_url=f"sqlite:///{workdir / 'host.db'}",
+            broker_url=broker_url,
+            # amqtt speaks MQTT 3.1.1 only: no shared subscriptions, no MQTT 5 attempt first.
+            shared_subscription=False if embedded else None,
         )
         host = stack.enter_context(HostWorker(settings))
         console.print(f"[dim]host[/]   {settings.database_url}")

@@ -116,6 +116,6 @@ class Basket:
         left_g = None
         if weighed:
             total_g = line.grams or 0
-            taken_g = grams if grams is not None else round(total_g / line.quantity)
+            taken_g = grams if grams is not None else total_g // line.quantity
             left_g = max(total_g - taken_g, 0)
         lines[sku] = Line(sku, line.quantity - 1, left_g)
