@@ -25,6 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TypeVar
 
@@ -163,13 +164,24 @@ class HostWorker:
             return
 
     def _apply(self, batch: Sequence[Inbound]) -> list[stream.Outgoing]:
+        return self.apply_messages([(i.topic, i.payload) for i in batch])
+
+    def apply_messages(self, items: Sequence[tuple[str, bytes]]) -> list[stream.Outgoing]:
+        """Apply (topic, payload) pairs in one transaction; return what to publish.
+
+        The worker thread's path minus MQTT: tests drive the host through it without a broker.
+        """
         with self._sessions.begin() as s:
             b = stream.Batch(s, self.catalog, self.settings.currency, LedgerGateway)
-            stream.apply_all(b, [(i.topic, i.payload) for i in batch])
+            stream.apply_all(b, items)
             out = b.finish()
         self.applied_events += b.applied
         self.batches += 1
         return out
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A database transaction for reads and staff writes (commits on success)."""
+        return self._sessions.begin()
 
     def _apply_one_by_one(self, batch: Sequence[Inbound]) -> list[stream.Outgoing]:
         out: list[stream.Outgoing] = []
@@ -196,7 +208,7 @@ class HostWorker:
     # ---- staff operations (any thread; each is one transaction) ----
 
     def _tx(self, fn: Callable[[Session], T]) -> T:
-        with self._sessions.begin() as s:
+        with self.transaction() as s:
             return fn(s)
 
     def create_customer(self, name: str, top_up_minor: int = 0) -> str:
