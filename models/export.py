@@ -1,0 +1,100 @@
+"""PyTorch checkpoint -> ONNX fp32 (opset 17) -> ONNX int8 (ORT static quantisation, QDQ).
+
+int8 uses per-channel weight scales and activation ranges calibrated on training images (never
+val or test) run through the cart's own preprocessing. ``check_against_torch`` compares ONNX
+Runtime's fp32 outputs with PyTorch's on the same inputs, so an exporter bug cannot hide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+OPSET = 17
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def export_fp32(
+    model: torch.nn.Module,
+    example: torch.Tensor,
+    path: Path,
+    output_names: Sequence[str],
+    dynamic_batch: bool = True,
+) -> Path:
+    model.eval()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    axes = {n: {0: "batch"} for n in ("image", *output_names)} if dynamic_batch else None
+    # The TorchScript-based exporter: the dynamo one needs onnxscript and gives the same graph here.
+    torch.onnx.export(
+        model,
+        (example,),
+        str(path),
+        input_names=["image"],
+        output_names=list(output_names),
+        dynamic_axes=axes,
+        opset_version=OPSET,
+        do_constant_folding=True,
+        dynamo=False,
+    )
+    return path
+
+
+class _ArrayReader(CalibrationDataReader):
+    """Feeds calibration batches (already preprocessed NCHW float32) to the ORT calibrator."""
+
+    def __init__(self, batches: Iterator[np.ndarray]) -> None:
+        self._batches = batches
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        batch = next(self._batches, None)
+        return None if batch is None else {"image": batch}
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path, calibration: Iterator[np.ndarray]) -> Path:
+    prepared = int8_path.with_suffix(".prep.onnx")
+    quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+    try:
+        quantize_static(
+            str(prepared),
+            str(int8_path),
+            _ArrayReader(calibration),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+        )
+    finally:
+        prepared.unlink(missing_ok=True)
+    return int8_path
+
+
+def check_against_torch(
+    model: torch.nn.Module, onnx_path: Path, batch: np.ndarray, atol: float
+) -> float:
+    """Largest absolute difference over all outputs; raises if above ``atol``."""
+    model.eval()
+    with torch.no_grad():
+        ref = model(torch.from_numpy(batch))
+    ref = ref if isinstance(ref, tuple) else (ref,)
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"image": batch})
+    worst = max(float(np.abs(r.numpy() - g).max()) for r, g in zip(ref, got, strict=True))
+    if worst > atol:
+        raise ExportError(f"{onnx_path.name}: ORT differs from PyTorch by {worst:.2e} > {atol}")
+    return worst
