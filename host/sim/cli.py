@@ -50,3 +50,39 @@ def cutouts(
     cuts = load_cutouts()
     cv2.imwrite(str(out), contact_sheet(cuts))
     typer.echo(f"{len(cuts)} cut-outs cached in {cutout_dir()}; contact sheet {out}")
+
+
+@app.command()
+def render(
+    out: Annotated[Path, typer.Argument(help="Feed folder to write (cartfeed/1)")],
+    seed: Annotated[int, typer.Option(help="Seed: same seed and options, same bytes")] = 0,
+    duration: Annotated[
+        float | None, typer.Option(help="Seconds (default: 60-90 s, drawn from the seed)")
+    ] = None,
+    events: Annotated[
+        int | None, typer.Option(help="Adds and removes (default: 6-12, fewer if short)")
+    ] = None,
+    distractors: Annotated[
+        int | None, typer.Option(help="Hovers and empty reaches, no event (default 1-3)")
+    ] = None,
+    size: Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT")] = "640x480",
+    fps: Annotated[float, typer.Option(min=1, help="Frames per second")] = 15.0,
+    quality: Annotated[int, typer.Option(min=1, max=100, help="MJPEG quality")] = 50,
+) -> None:
+    """Render a simulated cart feed: video, frames.csv, scale.csv, truth.jsonl, meta.json."""
+    import time
+
+    from host.sim.render import render_feed
+    from smartcart.feed.format import open_feed
+
+    started = time.perf_counter()
+    render_feed(out, seed, duration_s=duration, events=events, distractors=distractors,
+                size_px=_size(size), fps=fps, jpeg_quality=quality)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    feed = open_feed(out)
+    truth = feed.truth() or []
+    length_s = float(feed.frame_times()[-1])
+    typer.echo(
+        f"{out}: {length_s:.1f} s, {len(truth)} events, rendered in {elapsed:.1f} s "
+        f"({elapsed / length_s * 60:.1f} s per feed-minute)"
+    )

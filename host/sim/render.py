@@ -18,7 +18,9 @@ import json
 import math
 import shutil
 import tempfile
+from collections import deque
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -47,11 +49,8 @@ class _Renderer:
         scene.draw_basket(floor, self.view, scene.BasketStyle.random(rng))
         self.empty = floor
         self.vignette = scene.vignette(size_px, float(rng.uniform(0.1, 0.35)))
-        sigma = float(rng.uniform(2.0, 5.0))
-        self.noise = [
-            np.clip(rng.normal(0, sigma, (h, w, 3)), -127, 127).astype(np.int16)
-            for _ in range(_NOISE_BANK)
-        ]
+        sigma = float(rng.uniform(1.5, 3.0))
+        self.noise = [_sensor_noise(rng, size_px, sigma) for _ in range(_NOISE_BANK)]
         self.rest = trip.rest_intervals()
         self.items = {i.key: i for i in trip.items}
         self._bg_key: tuple[int, ...] | None = None
@@ -81,11 +80,12 @@ class _Renderer:
         x, y = self.view.to_image(key.u, key.v, key.h)
         x2, y2 = self.view.to_image(later.u, later.v, later.h)
         layer = np.zeros((*frame.shape[:2], 4), np.uint8)
-        scale = self.view.px_per_cm(min(max(key.u, 0), 1), min(max(key.v, 0), 1), key.h)
+        u, v = min(max(key.u, 0), 1), min(max(key.v, 0), 1)  # off the image: the edge's scale
+        scale = self.view.px_per_cm(u, v, key.h)
+        reach = scene.hand_reach_px(scale)
         if action.item is not None and action.carrying(t_s):
-            u, v = min(max(key.u, 0), 1), min(max(key.v, 0), 1)
             scene.paste(layer, self.sprite(action.item, key.h, u, v), (x, y))
-        reach = scene.hand_reach_cm(key.grip) * scale
+            reach = scene.hand_reach_px(scale, action.item.length_cm * scale)
         wrist = (x - math.cos(action.angle_rad) * reach, y - math.sin(action.angle_rad) * reach)
         pose = scene.HandPose(wrist, action.angle_rad, scale, key.grip, action.skin_bgr,
                               action.sleeve_bgr)  # fmt: skip
@@ -102,6 +102,16 @@ class _Renderer:
         return cv2.add(frame, noise, dtype=cv2.CV_8U)
 
 
+def _sensor_noise(rng: np.random.Generator, size_px: tuple[int, int], sigma: float) -> np.ndarray:
+    """One frame of sensor noise (int16 BGR): mostly luma, slightly blotchy as after a phone-
+    class ISP's demosaicing, which also keeps MJPEG frames near a real camera's size."""
+    w, h = size_px
+    luma = rng.normal(0, sigma, (h, w, 1)).astype(np.float32)
+    noise = luma + rng.normal(0, sigma * 0.4, (h, w, 3)).astype(np.float32)
+    noise = cv2.GaussianBlur(noise, (0, 0), 0.7) * 1.6  # the blur takes ~40% of the sigma
+    return np.clip(noise, -127, 127).astype(np.int16)
+
+
 def render_feed(
     out_dir: Path,
     seed: int,
@@ -111,7 +121,7 @@ def render_feed(
     distractors: int | None = None,
     size_px: tuple[int, int] = (640, 480),
     fps: float = 15.0,
-    jpeg_quality: int = 80,
+    jpeg_quality: int = 50,
     cart_id: str = "sim-cart",
 ) -> Path:
     """Render a simulated feed into ``out_dir`` (created; existing feed files overwritten)."""
@@ -122,12 +132,13 @@ def render_feed(
     trip = plan_trip(rng, catalog, size_px, duration_s=duration_s, events=events,
                      distractors=distractors)  # fmt: skip
     renderer = _Renderer(trip, size_px, rng, load_cutouts())
+    polygon = tuple((round(x, 4), round(y, 4)) for x, y in trip.polygon_norm)
     meta = FeedMeta(
         cart_id=cart_id,
         fps=fps,
         width=size_px[0],
         height=size_px[1],
-        basket_polygon=trip.polygon_norm,
+        basket_polygon=polygon,
         catalog=catalog.name,
         source="simulated",
         notes=f"smartcart sim render --seed {seed} (renderer {RENDERER_VERSION})",
@@ -135,9 +146,18 @@ def render_feed(
     n_frames = int(trip.duration_s * fps)
     # A real camera's timestamps jitter by a millisecond or two around the nominal rate.
     times = np.arange(n_frames) / fps + rng.uniform(0, 0.002, n_frames)
-    with FeedWriter(out_dir, meta, jpeg_quality=jpeg_quality) as writer:
+    # Encoding (in OpenCV, without the GIL) overlaps drawing the next frame; one worker keeps
+    # the frames in order, and waiting on the write two frames back bounds the queue.
+    with FeedWriter(out_dir, meta, jpeg_quality=jpeg_quality) as writer, \
+            ThreadPoolExecutor(max_workers=1) as encoder:  # fmt: skip
+        pending: deque[Future[None]] = deque()
         for i, t in enumerate(times):
-            writer.write_frame(renderer.frame(float(t), EXPOSURE_FRAMES / fps, i), float(t))
+            frame = renderer.frame(float(t), EXPOSURE_FRAMES / fps, i)
+            pending.append(encoder.submit(writer.write_frame, frame, float(t)))
+            if len(pending) > 2:
+                pending.popleft().result()
+        for f in pending:
+            f.result()
         writer.write_scale(*scale_trace(trip, rng))
         writer.write_truth(trip.truth())
     return Path(out_dir)

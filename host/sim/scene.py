@@ -306,9 +306,12 @@ class HandPose:
 HAND_SCALE = 0.9  # an average adult hand against the 52 cm basket
 
 
-def hand_reach_cm(pose_grip: float) -> float:
-    """Wrist to where a held item's centre sits under the fingers, in cm."""
-    return (7.5 + 2.0 * pose_grip) * HAND_SCALE
+def hand_reach_px(px_per_cm: float, item_length_px: float = 0.0) -> float:
+    """Wrist to the hand's target point, in px: the middle of the palm for an empty hand; for a
+    held item, its centre, beyond the palm so the fingers curl over its near side only and the
+    item stays mostly in view, as a camera above a shopper's hand sees it."""
+    palm = 7.0 * HAND_SCALE * px_per_cm
+    return palm + (0.35 * item_length_px + 1.5 * px_per_cm if item_length_px else 0.0)
 
 
 @dataclass(frozen=True)

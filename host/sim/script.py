@@ -264,8 +264,12 @@ def plan_trip(
             n_distract = max(0, min(n_distract, fits - n_events))
     if n_events < 1 or duration <= 0:
         raise SimError("a trip needs at least one event and a positive duration")
+    # Each cart's camera sits a little differently; 4 decimals, as meta.json records it.
     polygon = tuple(
-        (float(x + rng.uniform(-0.02, 0.02)), float(y + rng.uniform(-0.02, 0.02)))
+        (
+            round(x + float(rng.uniform(-0.02, 0.02)), 4),
+            round(y + float(rng.uniform(-0.02, 0.02)), 4),
+        )
         for x, y in DEFAULT_POLYGON
     )
     view = BasketView(size_px, polygon)

@@ -132,12 +132,13 @@ def render_sample(
         holding = rng.random() < 0.6
         grip = float(rng.uniform(0.6, 1.0)) if holding else float(rng.uniform(0.0, 0.5))
         centre = view.to_image(u, v, height)
+        reach = scene.hand_reach_px(scale)
         if holding:
             sprite, centre = product(u, v, height)
             area = scene.paste(layer, sprite, centre, labels=labels, label_id=next_id)
             objects[next_id] = (PRODUCT, area)
             next_id += 1
-        reach = scene.hand_reach_cm(grip) * scale
+            reach = scene.hand_reach_px(scale, max(sprite.shape[:2]) * rng.uniform(0.5, 1.2))
         wrist = (centre[0] - math.cos(angle) * reach, centre[1] - math.sin(angle) * reach)
         skin, sleeve = scene.random_hand_colours(rng)
         pose = scene.HandPose(wrist, angle, scale, grip, skin, sleeve,
