@@ -1,1 +1,1 @@
-"""The cart firmware: camera -> detector -> tracker -> basket -> outbox -> MQTT, on a Raspberry Pi."""
+"""The cart firmware: camera -> detector -> tracker -> basket -> outbox -> MQTT, on a Pi."""

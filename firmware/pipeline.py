@@ -102,6 +102,7 @@ class CartPipeline:
         self._bank = CropBank(k=4)
         self._zone = BasketZone(
             [(x * lw, y * lh) for x, y in polygon_norm],
+            lores_wh,
             rest_s=basket.rest_s,
             rest_px=max(2.0, lw / 160),
         )
@@ -163,7 +164,9 @@ class CartPipeline:
         start = self.times.add("basket", start)
         for ev in events:
             candidates = self._name(ev.track_id, ev.action)
-            self._fuser.add_event(NamedEvent(ev.track_id, ev.action, ev.t_s, candidates))
+            self._fuser.add_event(
+                NamedEvent(ev.track_id, ev.action, ev.t_s, candidates, certain=ev.certain)
+            )
         start = self.times.add("recognizer", start)
         live = {t.track_id for t in tracks} | self._zone.tracked()
         self._bank.keep_only(live)

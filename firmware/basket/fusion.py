@@ -11,6 +11,9 @@ the event; each step confirms at most one event. Then:
 - otherwise (unsure, or the weight disagrees, or the scale saw nothing) -> ``unresolved`` with
   the candidates, those the weight agrees with first: never a silent guess.
 
+A remove the zone was not certain of (an item only presumed in the basket) is emitted only
+where a weight step agrees with one of its candidates; otherwise it is dropped, not guessed.
+
 Scale silent or absent (degraded, vision-only): a sure per-unit item is confirmed without grams;
 a per-kg item needs the weight to be priced, so it is ``unresolved``.
 
@@ -35,6 +38,7 @@ class NamedEvent:
     action: Literal["add", "remove"]
     t_s: float  # when the item came to rest (add) or crossed out (remove)
     candidates: tuple[Candidate, ...]  # recognizer vote, best first
+    certain: bool = True  # False: the zone only presumed the item was in the basket
 
 
 class Fuser:
@@ -81,13 +85,20 @@ class Fuser:
         return abs(ratio - 1.0) <= self.weight_tolerance
 
     def _find_step(self, ev: NamedEvent) -> WeightStep | None:
+        """The step of the right sign in the event's window; one that agrees with the top
+        candidate wins over a closer one (a hand's press also makes steps)."""
         sign = 1.0 if ev.action == "add" else -1.0
         fits = [
             s
             for s in self._steps
             if s.grams * sign > 0 and ev.t_s - self.before_s <= s.t_s <= ev.t_s + self.wait_s
         ]
-        return min(fits, key=lambda s: abs(s.t_s - ev.t_s), default=None)
+        top = ev.candidates[0].sku if ev.candidates else None
+        return min(
+            fits,
+            key=lambda s: (top is None or not self.agrees(top, abs(s.grams)), abs(s.t_s - ev.t_s)),
+            default=None,
+        )
 
     def poll(self, now_s: float, scale_live: bool) -> list[BasketChange]:
         """Decide every pending event whose step arrived or whose wait is over."""
@@ -97,11 +108,14 @@ class Fuser:
             step = self._find_step(ev) if scale_live or self._steps else None
             if step is not None:
                 self._steps.remove(step)
-                out.append(self.decide(ev, abs(step.grams), scale_live=True))
+                decided = self.decide(ev, abs(step.grams), scale_live=True)
             elif now_s - ev.t_s >= self.wait_s or not scale_live:
-                out.append(self.decide(ev, None, scale_live=scale_live))
+                decided = self.decide(ev, None, scale_live=scale_live)
             else:
                 still.append(ev)
+                continue
+            if decided is not None:
+                out.append(decided)
         self._pending = still
         # Steps older than any event could still claim are noise (a bump, a shopper's hand).
         while self._steps and self._steps[0].t_s < now_s - self.before_s - self.wait_s - 5.0:
@@ -112,9 +126,14 @@ class Fuser:
         """End of a feed: decide everything still waiting."""
         return self.poll(now_s + self.wait_s + 1e6, scale_live)
 
-    def decide(self, ev: NamedEvent, grams: float | None, scale_live: bool) -> BasketChange:
+    def decide(self, ev: NamedEvent, grams: float | None, scale_live: bool) -> BasketChange | None:
+        """The change for ``ev`` given the weight step's grams (None: no step); None drops an
+        uncertain event that the scale does not back up."""
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         top = ev.candidates[0] if ev.candidates else None
+        backed = grams is not None and any(self.agrees(c.sku, grams) for c in ev.candidates)
+        if not ev.certain and not backed:
+            return None
         sure = top is not None and top.score >= self.min_confidence
         if top is not None and sure and grams is not None and self.agrees(top.sku, grams):
             return BasketChange(

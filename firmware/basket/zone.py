@@ -3,18 +3,24 @@
 A pure state machine over tracked boxes, tested by tables of frames (as supervision's
 ``LineZone``). Per product track it remembers, bounded and pruned:
 
-- *outside*: the box centre has been outside the basket polygon for ``min_frames`` frames in a
-  row since the item last rested in the basket (debounced, so jitter on the rim is no crossing);
+- *from outside*: the track began outside the basket polygon or at the image border (an item
+  carried in from out of view: on a cart camera the polygon reaches almost to the image edges,
+  so a carried item is often first seen already over the basket), or its centre has been outside
+  the polygon for ``min_frames`` frames in a row (debounced, so jitter on the rim is no crossing);
 - *rest*: the centre stayed within ``rest_px`` of one spot for ``rest_s`` and no hand covers
   the item (an item still held is not at rest, however still the hand is).
 
 Events:
-- **add**: an item that came from outside rests inside; ``t_s`` is when the rest began.
-- **remove**: an item counted in the basket is outside again; ``t_s`` is when it crossed out.
+- **add**: an item from outside that travelled at least ``travel_px`` comes to rest inside;
+  ``t_s`` is when it stopped moving.
+- **remove**: an item in the basket whose centre crosses out of the polygon (``t_s``: the
+  crossing), or that vanishes at the image border while moving (carried out of view; ``t_s``:
+  when last seen).
 
 Not events: hovering (in and out without resting), empty hands (hands are never items), items
-shuffled inside (never outside), and an item whose track begins inside at rest (it was already
-in the basket, e.g. a track re-found after a long occlusion).
+shuffled inside (never outside), a track that begins inside, away from the border (an item
+already in the basket, e.g. re-found after an occlusion: it is *presumed* in the basket). A
+remove of a presumed item is marked ``certain=False``: fusion emits it only if the scale agrees.
 """
 
 from __future__ import annotations
@@ -34,33 +40,46 @@ class ZoneEvent:
     track_id: int
     action: Literal["add", "remove"]
     t_s: float
+    certain: bool = True  # False: a remove of an item only presumed to be in the basket
 
 
 @dataclass(slots=True)
 class _ItemState:
     inside: bool
-    in_basket: bool = False
+    birth: tuple[float, float]
+    anchor: tuple[float, float]
+    anchor_t_s: float
+    last_seen_t_s: float
     came_from_outside: bool = False
+    in_basket: bool = False
+    presumed: bool = False  # in_basket without having been seen arriving or resting
+    travelled_px: float = 0.0  # furthest from where the track began
+    at_border: bool = False  # last box touched the image border
     streak: int = 0  # consecutive frames on the other side of ``inside``
     streak_t_s: float = 0.0  # time the streak began
-    anchor: tuple[float, float] = (0.0, 0.0)
-    anchor_t_s: float = 0.0
-    last_seen_t_s: float = 0.0
 
 
 class BasketZone:
     def __init__(
         self,
         polygon_px: Sequence[tuple[float, float]],
+        frame_wh: tuple[int, int],
         rest_s: float = 0.4,
         rest_px: float = 3.0,
+        travel_px: float = 12.0,
+        border_px: float = 3.0,
+        exit_s: float = 0.3,
         min_frames: int = 2,
         held_overlap: float = 0.15,
         forget_s: float = 30.0,
     ) -> None:
         self.polygon_px = tuple(polygon_px)
+        self.frame_wh = frame_wh
         self.rest_s = rest_s
         self.rest_px = rest_px
+        self.travel_px = travel_px
+        self.border_px = border_px
+        self.exit_s = exit_s
         self.min_frames = min_frames
         self.held_overlap = held_overlap
         self.forget_s = forget_s
@@ -76,34 +95,46 @@ class BasketZone:
     def held(self, box: Box, hands: Sequence[Box]) -> bool:
         return any(overlap_fraction(box, h) > self.held_overlap for h in hands)
 
+    def _touches_border(self, box: Box) -> bool:
+        w, h = self.frame_wh
+        b = self.border_px
+        return box[0] <= b or box[1] <= b or box[2] >= w - b or box[3] >= h - b
+
     def update(self, tracks: Sequence[TrackedObject], t_s: float) -> list[ZoneEvent]:
         hands = [t.xyxy_px for t in tracks if t.class_id == HAND]
         events: list[ZoneEvent] = []
         for tr in tracks:
-            if tr.class_id != PRODUCT:
-                continue
-            cx, cy = centre(tr.xyxy_px)
-            inside = point_in_polygon(cx, cy, self.polygon_px)
-            st = self._items.get(tr.track_id)
-            if st is None:
-                st = _ItemState(
-                    inside=inside, came_from_outside=not inside, anchor=(cx, cy), anchor_t_s=t_s
-                )
-                self._items[tr.track_id] = st
-            st.last_seen_t_s = t_s
-            self._crossing(tr.track_id, st, inside, t_s, events)
-            if abs(cx - st.anchor[0]) > self.rest_px or abs(cy - st.anchor[1]) > self.rest_px:
-                st.anchor, st.anchor_t_s = (cx, cy), t_s
-            resting = t_s - st.anchor_t_s >= self.rest_s and not self.held(tr.xyxy_px, hands)
-            if st.inside and resting and not st.in_basket:
-                st.in_basket = True
-                if st.came_from_outside:
-                    events.append(ZoneEvent(tr.track_id, "add", st.anchor_t_s))
-                st.came_from_outside = False
+            if tr.class_id == PRODUCT:
+                self._see(tr, hands, t_s, events)
+        self._vanished(t_s, events)
         self._items = {
             k: s for k, s in self._items.items() if t_s - s.last_seen_t_s <= self.forget_s
         }
         return events
+
+    def _see(
+        self, tr: TrackedObject, hands: list[Box], t_s: float, events: list[ZoneEvent]
+    ) -> None:
+        cx, cy = centre(tr.xyxy_px)
+        inside = point_in_polygon(cx, cy, self.polygon_px)
+        border = self._touches_border(tr.xyxy_px)
+        st = self._items.get(tr.track_id)
+        if st is None:
+            st = _ItemState(inside, (cx, cy), (cx, cy), t_s, t_s)
+            st.came_from_outside = not inside or border
+            st.in_basket = st.presumed = not st.came_from_outside
+            self._items[tr.track_id] = st
+        st.last_seen_t_s, st.at_border = t_s, border
+        st.travelled_px = max(st.travelled_px, abs(cx - st.birth[0]) + abs(cy - st.birth[1]))
+        self._crossing(tr.track_id, st, inside, t_s, events)
+        if abs(cx - st.anchor[0]) > self.rest_px or abs(cy - st.anchor[1]) > self.rest_px:
+            st.anchor, st.anchor_t_s = (cx, cy), t_s
+        resting = t_s - st.anchor_t_s >= self.rest_s and not self.held(tr.xyxy_px, hands)
+        if not (st.inside and resting):
+            return
+        if not st.in_basket and st.came_from_outside and st.travelled_px >= self.travel_px:
+            events.append(ZoneEvent(tr.track_id, "add", st.anchor_t_s))
+        st.in_basket, st.presumed, st.came_from_outside = True, False, False
 
     def _crossing(
         self, track_id: int, st: _ItemState, inside: bool, t_s: float, events: list[ZoneEvent]
@@ -121,5 +152,15 @@ class BasketZone:
             return
         st.came_from_outside = True
         if st.in_basket:
-            st.in_basket = False
-            events.append(ZoneEvent(track_id, "remove", st.streak_t_s))
+            events.append(ZoneEvent(track_id, "remove", st.streak_t_s, certain=not st.presumed))
+            st.in_basket = st.presumed = False
+
+    def _vanished(self, t_s: float, events: list[ZoneEvent]) -> None:
+        """Items in the basket last seen moving at the border, gone for ``exit_s``: carried out."""
+        for tid, st in self._items.items():
+            gone_s = t_s - st.last_seen_t_s
+            moving = st.last_seen_t_s - st.anchor_t_s < self.rest_s
+            if st.in_basket and st.at_border and moving and gone_s >= self.exit_s:
+                events.append(ZoneEvent(tid, "remove", st.last_seen_t_s, certain=not st.presumed))
+                st.in_basket = st.presumed = False
+                st.came_from_outside = True

@@ -81,3 +81,22 @@ def test_event_waits_for_its_step_then_each_step_confirms_one_event() -> None:
     [second] = fuser.poll(12.0, scale_live=True)
     assert second.type == "unresolved"  # its step was already used by the first
     assert second.occurred_at == datetime(2026, 11, 25, 9, 0, 10, 400000, tzinfo=UTC)
+
+
+def test_uncertain_remove_needs_the_scale() -> None:
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_event(NamedEvent(1, "remove", 10.0, LEMON, certain=False))
+    assert fuser.flush(10.0, scale_live=True) == []
+    fuser.add_event(NamedEvent(2, "remove", 20.0, LEMON, certain=False))
+    fuser.add_step(WeightStep(19.8, -109.0, settled=True))
+    [change] = fuser.flush(20.0, scale_live=True)
+    assert (change.type, change.sku) == ("remove", "lemon")
+
+
+def test_a_step_that_agrees_beats_a_closer_press() -> None:
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON))
+    fuser.add_step(WeightStep(9.0, 111.0, settled=True))
+    fuser.add_step(WeightStep(10.0, 40.0, settled=True))  # a hand leaning on the basket
+    [change] = fuser.flush(10.0, scale_live=True)
+    assert (change.type, change.grams) == ("add", 111)

@@ -21,6 +21,7 @@ def obj(tid: int, cls: int, cx: float, cy: float, t_s: float) -> TrackedObject:
 
 
 def hold(n: int, *objs: tuple[int, int, tuple[float, float]]) -> list[list[tuple]]:
+    """``n`` frames of the objects standing still (no objects: ``n`` empty frames)."""
     return [[(tid, cls, *xy) for tid, cls, xy in objs] for _ in range(n)]
 
 
@@ -39,7 +40,7 @@ def move(
 
 
 def run(frames: list[list[tuple]]) -> list[tuple[str, int, float]]:
-    zone = BasketZone(POLYGON, rest_s=0.4)
+    zone = BasketZone(POLYGON, (320, 240), rest_s=0.4)
     events = []
     for i, f in enumerate(frames):
         t = i / FPS
@@ -89,6 +90,18 @@ CASES = {
         ADD + [[(1, PRODUCT, 160.0, 110.0)]] + hold(10, (1, PRODUCT, IN)),
         [("add", 1, 0.93)],
     ),
+    "carried in from the image edge, never seen outside the polygon": (
+        move(10, 3, (300.0, 228.0), IN) + hold(15, (3, PRODUCT, IN)),
+        [("add", 3, 0.6)],
+    ),
+    "carried out of view at the image edge": (
+        ADD + move(8, 1, IN, (160.0, 228.0)) + hold(8),
+        [("add", 1, 0.93), ("remove", 1, 2.47)],
+    ),
+    "item resting at the image edge, re-found, is no add": (
+        hold(20, (4, PRODUCT, (160.0, 228.0))),
+        [],
+    ),
     "two items added one after the other": (
         ADD
         + hold(3, (2, PRODUCT, OUT), (1, PRODUCT, IN))
@@ -104,8 +117,23 @@ def test_zone_events(frames: list[list[tuple]], expected: list[tuple[str, int, f
     assert run(frames) == expected
 
 
+def test_remove_of_a_presumed_item_is_uncertain() -> None:
+    zone = BasketZone(POLYGON, (320, 240))
+    # Re-found mid-lift: begins inside, moving, never seen at rest.
+    frames = move(10, 7, IN, OUT) + hold(3, (7, PRODUCT, OUT))
+    events = []
+    for i, f in enumerate(frames):
+        t = i / FPS
+        events += zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t)
+    assert [(e.action, e.certain) for e in events] == [("remove", False)]
+    events = []
+    for i, f in enumerate(ADD + move(10, 1, IN, OUT)):
+        events += zone.update([obj(tid, cls, x, y, i / FPS) for tid, cls, x, y in f], i / FPS)
+    assert [(e.action, e.certain) for e in events] == [("add", True), ("remove", True)]
+
+
 def test_state_of_vanished_tracks_is_forgotten() -> None:
-    zone = BasketZone(POLYGON, forget_s=1.0)
+    zone = BasketZone(POLYGON, (320, 240), forget_s=1.0)
     zone.update([obj(1, PRODUCT, *IN, 0.0)], 0.0)
     zone.update([obj(2, PRODUCT, *IN, 5.0)], 5.0)
     assert set(zone._items) == {2}
