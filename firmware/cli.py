@@ -53,7 +53,7 @@ def replay(
     import cv2
     from tqdm import tqdm
 
-    from firmware.camera.feed import read_frame_times
+    from firmware.camera.feed import FeedSource
     from firmware.errors import FirmwareError
     from firmware.models import open_models
     from firmware.replay import replay_feed, write_events
@@ -69,7 +69,7 @@ def replay(
         cfg.models.threads,
     )
     one_file = len(feeds) == 1 and events_out.suffix == ".jsonl"
-    total = sum(len(read_frame_times(f) or []) for f in feeds) or None
+    total = sum(FeedSource(f).frame_count for f in feeds) or None
     failed = 0
     with tqdm(total=total, unit="frame", desc="replay") as bar:
         for feed in feeds:

@@ -24,6 +24,7 @@ from firmware.config import BasketConfig, ScaleConfig
 from firmware.pipeline import CartPipeline, DetectorLike, RecognizerLike, StageTimes
 from firmware.scale.replay import ScaleReplay
 from smartcart.catalog import Catalog
+from smartcart.feed.format import Candidate, TruthEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +113,18 @@ def replay_feed(
 
 
 def event_dict(change: BasketChange) -> dict[str, Any]:
-    """A change in the feed format's event shape."""
-    out: dict[str, Any] = {"t": round(change.t_s, 3), "type": change.type}
-    if change.type in ("add", "remove"):
-        out["sku"] = change.sku
-    if change.type == "unresolved":
-        out["action"] = change.action
-        out["candidates"] = [{"sku": c.sku, "score": c.score} for c in change.candidates]
-    if change.grams is not None:
-        out["grams"] = change.grams
+    """A change in the feed format's event shape (``TruthEvent.to_json``) plus extra keys."""
+    event = TruthEvent(
+        t=max(change.t_s, 0.0),
+        type=change.type,  # type: ignore[arg-type]  # resolution never comes from a replay
+        sku=change.sku,
+        grams=change.grams,
+        action=change.action,
+        candidates=tuple(Candidate(c.sku, c.score) for c in change.candidates),
+    )
+    out = event.to_json()
+    if change.type == "unresolved" and change.grams is not None:
+        out["grams"] = change.grams  # what the scale said, for the shopper's screen
     if change.confidence is not None:
         out["confidence"] = round(change.confidence, 4)
     if change.track_id is not None:

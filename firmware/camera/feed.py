@@ -11,11 +11,8 @@ early with the frames it got (counted in ``stats.bad``).
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -23,61 +20,8 @@ import numpy as np
 
 from firmware.camera.frames import Frame, SourceStats, lores_size
 from firmware.errors import CameraError, FeedError
-
-
-@dataclass(frozen=True, slots=True)
-class FeedMeta:
-    cart_id: str
-    fps: float
-    width: int
-    height: int
-    basket_polygon: tuple[tuple[float, float], ...]
-    source: str
-
-
-def read_meta(feed: Path) -> FeedMeta:
-    try:
-        raw = json.loads((feed / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
-        raise FeedError(f"{feed}: unreadable meta.json: {e}") from e
-    if raw.get("format") != "cartfeed/1":
-        raise FeedError(f"{feed}: format {raw.get('format')!r}, expected 'cartfeed/1'")
-    try:
-        return FeedMeta(
-            cart_id=str(raw["cart_id"]),
-            fps=float(raw["fps"]),
-            width=int(raw["width"]),
-            height=int(raw["height"]),
-            basket_polygon=tuple((float(x), float(y)) for x, y in raw["basket_polygon"]),
-            source=str(raw.get("source", "")),
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        raise FeedError(f"{feed}: bad meta.json field: {e}") from e
-
-
-def find_video(feed: Path) -> Path:
-    videos = sorted(p for p in feed.glob("video.*") if p.is_file())
-    if not videos:
-        raise FeedError(f"{feed}: no video.* file")
-    return videos[0]
-
-
-def read_frame_times(feed: Path) -> list[float] | None:
-    """Presentation time (s) per frame index from frames.csv, or None without one."""
-    path = feed / "frames.csv"
-    if not path.exists():
-        return None
-    times: list[float] = []
-    with path.open(newline="", encoding="utf-8") as f:
-        for lineno, row in enumerate(csv.DictReader(f), start=2):
-            try:
-                index, t = int(row["frame_index"]), float(row["t"])
-            except (KeyError, TypeError, ValueError) as e:
-                raise FeedError(f"{path}:{lineno}: {e}") from e
-            if index != len(times):
-                raise FeedError(f"{path}:{lineno}: frame_index {index}, expected {len(times)}")
-            times.append(t)
-    return times
+from smartcart.feed import errors as feed_errors
+from smartcart.feed.format import FRAMES, open_feed
 
 
 class FeedSource:
@@ -90,13 +34,18 @@ class FeedSource:
         realtime: bool = False,
         tolerate_truncation: bool = False,
     ) -> None:
+        try:
+            opened = open_feed(feed)  # meta.json validated by the feed format's own reader
+            times = opened.frame_times() if (feed / FRAMES).is_file() else None
+        except feed_errors.FeedError as e:
+            raise FeedError(str(e)) from e
         self.feed = feed
-        self.meta = read_meta(feed)
-        self.times_s = read_frame_times(feed)
+        self.meta = opened.meta
+        self.times_s: list[float] | None = None if times is None else times.tolist()
         self.stats = SourceStats()
         self._realtime = realtime
         self._tolerate = tolerate_truncation
-        self._video = find_video(feed)
+        self._video = opened.video
         self._cap = cv2.VideoCapture(str(self._video))
         if not self._cap.isOpened():
             raise CameraError(f"{self._video}: OpenCV cannot open this video")

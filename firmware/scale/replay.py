@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from firmware.errors import FeedError
 from firmware.scale.samples import ScaleSample
-
-
-def read_scale_csv(path: Path) -> list[ScaleSample]:
-    samples: list[ScaleSample] = []
-    with path.open(newline="", encoding="utf-8") as f:
-        for lineno, row in enumerate(csv.DictReader(f), start=2):
-            try:
-                samples.append(ScaleSample(float(row["t"]), float(row["grams"])))
-            except (KeyError, TypeError, ValueError) as e:
-                raise FeedError(f"{path}:{lineno}: {e}") from e
-    samples.sort(key=lambda s: s.t_s)
-    return samples
+from smartcart.feed import errors as feed_errors
+from smartcart.feed.format import SCALE, read_scale
 
 
 class ScaleReplay:
@@ -30,8 +19,16 @@ class ScaleReplay:
 
     @classmethod
     def from_feed(cls, feed: Path) -> ScaleReplay | None:
-        path = feed / "scale.csv"
-        return cls(read_scale_csv(path)) if path.exists() else None
+        path = feed / SCALE
+        if not path.exists():
+            return None
+        try:
+            trace = read_scale(path)  # the feed format's own reader
+        except feed_errors.FeedError as e:
+            raise FeedError(str(e)) from e
+        return cls(
+            [ScaleSample(float(t), float(g)) for t, g in zip(trace.t_s, trace.grams, strict=True)]
+        )
 
     def until(self, t_s: float) -> list[ScaleSample]:
         start = self._next
