@@ -127,6 +127,13 @@ class _EventLine(BaseModel):
     candidates: list[Candidate] = []
 
 
+def _explain(e: ValidationError) -> str:
+    """One line per problem, ``field: what is wrong``, instead of pydantic's multi-line text."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or '(root)'}: {err['msg']}" for err in e.errors()
+    )
+
+
 def parse_event(raw: dict[str, object]) -> TruthEvent:
     line = _EventLine.model_validate(raw)
     return TruthEvent(line.t, line.type, line.sku, line.grams, line.action, tuple(line.candidates))
@@ -147,7 +154,9 @@ def read_events(path: Path) -> list[TruthEvent]:
             if not isinstance(raw, dict):
                 raise ValueError("an event line must be a JSON object")
             events.append(parse_event(raw))
-        except (json.JSONDecodeError, ValidationError, ValueError) as e:
+        except ValidationError as e:
+            raise FeedFormatError(f"{path}:{lineno}: {_explain(e)}") from e
+        except ValueError as e:  # also json.JSONDecodeError
             raise FeedFormatError(f"{path}:{lineno}: {e}") from e
     return events
 
