@@ -428,7 +428,7 @@ class CartLink:
         elif isinstance(signal, _Subscribed):
             self._ready.set()
         elif isinstance(signal, _Inbound):
-            self._on_inbound(signal.payload)
+            self._on_inbound(signal.topic, signal.payload)
 
     def _on_connected(self, session_present: bool) -> None:
         log.info("%s connected (broker session present: %s)", self.config.cart_id, session_present)
@@ -449,7 +449,10 @@ class CartLink:
             if self._checkout is not None and self._checkout.answer is None:
                 self._checkout.next_try_t = time.monotonic()
 
-    def _on_inbound(self, payload: bytes) -> None:
+    def _on_inbound(self, topic_name: str, payload: bytes) -> None:
+        if topic_name != self._topics[Channel.HOST]:
+            log.warning("%s: ignored a message on %s", self.config.cart_id, topic_name)
+            return
         try:
             msg: HostMessage = decode(Channel.HOST, payload, cart_id=self.config.cart_id)
         except ContractError as e:
@@ -498,7 +501,10 @@ class CartLink:
         now = time.monotonic()
         unacked = self.outbox.unacked()
         acked = self.outbox.acked_seq
-        if not unacked or self._sent_seq <= acked:
+        # What the host acknowledged counts as sent: a reconnect starts again from there.
+        outstanding = self._sent_seq > acked
+        self._sent_seq = max(self._sent_seq, acked)
+        if not unacked or not outstanding:
             self._progress_t = now  # nothing outstanding: the stall clock starts now
         elif now - self._progress_t > self.config.resend_after_s:
             log.info(
@@ -526,7 +532,9 @@ class CartLink:
     def _publish_snapshot(self) -> None:
         with self._cond:
             basket = self._basket
-        if basket is None or basket.seq == self._snapshot_seq:
+        # Never ahead of the events it sums up: the host may reconcile from a snapshot whose
+        # seq it has not seen, and must not do so while those events are still on their way.
+        if basket is None or basket.seq == self._snapshot_seq or basket.seq > self._sent_seq:
             return
         snapshot = basket.snapshot(self.config.cart_id, datetime.now(UTC))
         info = self._client.publish(
