@@ -18,6 +18,8 @@ Money is integer minor units (öre for SEK). Times are timezone-aware UTC dateti
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -47,6 +49,14 @@ Seq = Annotated[int, Field(ge=1, le=2**53, description="Per-cart sequence number
 Grams = Annotated[int, Field(ge=0, le=100_000, description="Weight in whole grams.")]
 Minor = Annotated[int, Field(ge=-(2**53), le=2**53, description="Money in minor units (öre).")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.")]
+# Optional so v1 stays compatible; a host with a keyring requires it (smartcart.contract.signing).
+Signature = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9a-f]{16}\.[A-Za-z0-9_-]{86}$",
+        description="kid.Ed25519 signature (base64url) over the canonical payload without sig.",
+    ),
+]
 
 
 class _Message(BaseModel):
@@ -90,6 +100,7 @@ class CartEvent(_Message):
     candidates: tuple[Candidate, ...] = Field(default=(), max_length=10)
     resolves: Uuid | None = None
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    sig: Signature | None = None
 
     @model_validator(mode="after")
     def _shape_per_type(self) -> CartEvent:
@@ -130,6 +141,7 @@ class BasketSnapshot(_Message):
     taken_at: AwareDatetime
     lines: tuple[BasketLine, ...] = Field(default=(), max_length=500)
     unresolved: int = Field(0, ge=0, description="Unresolved events still waiting for the shopper.")
+    sig: Signature | None = None
 
 
 class CartStatus(_Message):
@@ -151,6 +163,7 @@ class CheckoutRequest(_Message):
     session_id: Uuid
     last_seq: int = Field(ge=0, description="The cart's last event seq of the session.")
     requested_at: AwareDatetime
+    sig: Signature | None = None
 
 
 # ---- host -> cart, all on carts/{cart}/host, told apart by ``type`` ----
@@ -223,6 +236,41 @@ CART_TO_HOST_MODELS: tuple[type[_Message], ...] = (
 HOST_TO_CART_MODELS: tuple[type[_Message], ...] = (SessionStarted, Ack, Receipt, CheckoutRefused)
 
 HOST_MESSAGE = TypeAdapter(HostMessage)
+
+
+# ---- cart screen -> phone -> host: the pairing code behind the idle QR code ----
+
+
+class PairingCode(BaseModel):
+    """What the cart's idle screen shows as a QR code and the shopper's phone hands to the host.
+
+    It proves the phone saw this cart's screen recently: ``sig`` is the first 128 bits (hex) of
+    HMAC-SHA256 over ``pairing_text()`` with the cart's pairing key (``cart_pairing_key``). The
+    host accepts a code once: not after a session on the cart started at or after ``issued_at``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cart_id: CartId
+    nonce: str = Field(pattern=r"^[0-9a-f]{32}$", description="One-time, minted by the cart.")
+    issued_at: AwareDatetime = Field(description="Whole seconds; part of the signed text.")
+    sig: str = Field(pattern=r"^[0-9a-f]{32}$", description="Truncated HMAC-SHA256, hex.")
+
+    def pairing_text(self) -> bytes:
+        return pairing_text(self.cart_id, self.nonce, self.issued_at)
+
+
+def pairing_text(cart_id: str, nonce: str, issued_at: datetime) -> bytes:
+    return f"smartcart-pair/v1|{cart_id}|{nonce}|{int(utc(issued_at).timestamp())}".encode()
+
+
+def cart_pairing_key(store_secret: bytes, cart_id: str) -> bytes:
+    """A cart's own pairing key: provisioned on the cart; the host derives it from the secret."""
+    return hmac.new(store_secret, f"cart-pairing-key|{cart_id}".encode(), hashlib.sha256).digest()
+
+
+def pairing_sig(key: bytes, text: bytes) -> str:
+    return hmac.new(key, text, hashlib.sha256).hexdigest()[:32]
 
 
 def utc(dt: datetime) -> datetime:
