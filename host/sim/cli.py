@@ -86,3 +86,18 @@ def render(
         f"{out}: {length_s:.1f} s, {len(truth)} events, rendered in {elapsed:.1f} s "
         f"({elapsed / length_s * 60:.1f} s per feed-minute)"
     )
+
+
+@app.command()
+def preview(
+    feed: Annotated[Path, typer.Argument(help="Feed folder (cartfeed/1)")],
+    out: Annotated[Path, typer.Argument(help="OUT.png (contact sheet) or OUT.gif (animation)")],
+    fps: Annotated[float, typer.Option(min=0.5, help="GIF frames per second of feed")] = 4.0,
+    seconds: Annotated[
+        float | None, typer.Option(help="GIF: only the first SECONDS of the feed")
+    ] = None,
+) -> None:
+    """A contact sheet or GIF of a feed with the basket polygon and truth events drawn on."""
+    from host.sim.preview import preview as make_preview
+
+    typer.echo(f"wrote {make_preview(feed, out, fps=fps, seconds=seconds)}")
