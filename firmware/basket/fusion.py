@@ -132,7 +132,7 @@ class Fuser:
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         top = ev.candidates[0] if ev.candidates else None
         backed = grams is not None and any(self.agrees(c.sku, grams) for c in ev.candidates)
-        if not ev.certain and not backed:
+        if not ev.certain and not backed:  # a shuffle, a re-found item: not a guess
             return None
         sure = top is not None and top.score >= self.min_confidence
         if top is not None and sure and grams is not None and self.agrees(top.sku, grams):

@@ -11,16 +11,17 @@ A pure state machine over tracked boxes, tested by tables of frames (as supervis
   the item (an item still held is not at rest, however still the hand is).
 
 Events:
-- **add**: an item from outside that travelled at least ``travel_px`` comes to rest inside;
-  ``t_s`` is when it stopped moving.
+- **add**: an item that travelled at least ``travel_px`` comes to rest inside; ``t_s`` is when
+  it stopped moving. Certain when it came from outside; otherwise (a track that began inside,
+  e.g. an item hidden by the carrying hand until it was over the basket) ``certain=False``.
 - **remove**: an item in the basket whose centre crosses out of the polygon (``t_s``: the
   crossing), or that vanishes at the image border while moving (carried out of view; ``t_s``:
   when last seen).
 
 Not events: hovering (in and out without resting), empty hands (hands are never items), items
-shuffled inside (never outside), a track that begins inside, away from the border (an item
-already in the basket, e.g. re-found after an occlusion: it is *presumed* in the basket). A
-remove of a presumed item is marked ``certain=False``: fusion emits it only if the scale agrees.
+shuffled inside (never outside, no weight change), a track that begins inside at rest (an item
+already in the basket, e.g. re-found after an occlusion: *presumed* in the basket until seen at
+rest). Events marked ``certain=False`` are emitted by fusion only where the scale agrees.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ class _ItemState:
     anchor_t_s: float
     last_seen_t_s: float
     came_from_outside: bool = False
-    in_basket: bool = False
-    presumed: bool = False  # in_basket without having been seen arriving or resting
+    in_basket: bool = False  # seen coming to rest inside (or lying there from the start)
+    presumed: bool = False  # began inside, not yet seen at rest: maybe in the basket
     travelled_px: float = 0.0  # furthest from where the track began
     at_border: bool = False  # last box touched the image border
     streak: int = 0  # consecutive frames on the other side of ``inside``
@@ -122,7 +123,7 @@ class BasketZone:
         if st is None:
             st = _ItemState(inside, (cx, cy), (cx, cy), t_s, t_s)
             st.came_from_outside = not inside or border
-            st.in_basket = st.presumed = not st.came_from_outside
+            st.presumed = not st.came_from_outside
             self._items[tr.track_id] = st
         st.last_seen_t_s, st.at_border = t_s, border
         st.travelled_px = max(st.travelled_px, abs(cx - st.birth[0]) + abs(cy - st.birth[1]))
@@ -130,10 +131,13 @@ class BasketZone:
         if abs(cx - st.anchor[0]) > self.rest_px or abs(cy - st.anchor[1]) > self.rest_px:
             st.anchor, st.anchor_t_s = (cx, cy), t_s
         resting = t_s - st.anchor_t_s >= self.rest_s and not self.held(tr.xyxy_px, hands)
-        if not (st.inside and resting):
+        if not (st.inside and resting) or st.in_basket:
             return
-        if not st.in_basket and st.came_from_outside and st.travelled_px >= self.travel_px:
-            events.append(ZoneEvent(tr.track_id, "add", st.anchor_t_s))
+        if st.travelled_px >= self.travel_px:
+            # Came to rest somewhere new: an add, certain if it was seen coming in. A track that
+            # began inside (hidden by the hand until then) may be an add or a shuffle: the
+            # scale decides.
+            events.append(ZoneEvent(tr.track_id, "add", st.anchor_t_s, st.came_from_outside))
         st.in_basket, st.presumed, st.came_from_outside = True, False, False
 
     def _crossing(
@@ -151,8 +155,8 @@ class BasketZone:
         if inside:
             return
         st.came_from_outside = True
-        if st.in_basket:
-            events.append(ZoneEvent(track_id, "remove", st.streak_t_s, certain=not st.presumed))
+        if st.in_basket or st.presumed:
+            events.append(ZoneEvent(track_id, "remove", st.streak_t_s, certain=st.in_basket))
             st.in_basket = st.presumed = False
 
     def _vanished(self, t_s: float, events: list[ZoneEvent]) -> None:
@@ -160,7 +164,7 @@ class BasketZone:
         for tid, st in self._items.items():
             gone_s = t_s - st.last_seen_t_s
             moving = st.last_seen_t_s - st.anchor_t_s < self.rest_s
-            if st.in_basket and st.at_border and moving and gone_s >= self.exit_s:
-                events.append(ZoneEvent(tid, "remove", st.last_seen_t_s, certain=not st.presumed))
+            if (st.in_basket or st.presumed) and st.at_border and moving and gone_s >= self.exit_s:
+                events.append(ZoneEvent(tid, "remove", st.last_seen_t_s, certain=st.in_basket))
                 st.in_basket = st.presumed = False
                 st.came_from_outside = True

@@ -132,6 +132,14 @@ def test_remove_of_a_presumed_item_is_uncertain() -> None:
     assert [(e.action, e.certain) for e in events] == [("add", True), ("remove", True)]
 
 
+def test_item_first_seen_over_the_basket_then_resting_is_an_uncertain_add() -> None:
+    zone = BasketZone(POLYGON, (320, 240))
+    events = []
+    for i, f in enumerate(move(10, 5, IN2, IN) + hold(15, (5, PRODUCT, IN))):
+        events += zone.update([obj(tid, cls, x, y, i / FPS) for tid, cls, x, y in f], i / FPS)
+    assert [(e.action, e.certain) for e in events] == [("add", False)]
+
+
 def test_state_of_vanished_tracks_is_forgotten() -> None:
     zone = BasketZone(POLYGON, (320, 240), forget_s=1.0)
     zone.update([obj(1, PRODUCT, *IN, 0.0)], 0.0)
