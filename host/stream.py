@@ -22,7 +22,7 @@ is what makes thousands of events per second possible.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -49,6 +49,8 @@ from smartcart.contract import messages as m
 log = logging.getLogger(__name__)
 
 HostMessage = m.SessionStarted | m.Ack | m.Receipt | m.CheckoutRefused
+# (channel, payload, cart id from the topic) -> raises ContractError: smartcart.contract.signing
+Verifier = Callable[[topics.Channel, bytes, str], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,11 +428,15 @@ class Batch:
         return acks + self._replies
 
 
-def apply_all(batch: Batch, items: Iterable[tuple[str, bytes]]) -> None:
+def apply_all(
+    batch: Batch, items: Iterable[tuple[str, bytes]], verify: Verifier | None = None
+) -> None:
     """Decode and apply (topic, payload) pairs in order, dead-lettering what is refused.
 
     The one place that maps topics to channels and contract errors to dead letters; the MQTT
-    worker and the benchmark's verifier both go through it.
+    worker and the benchmark's verifier both go through it. With ``verify`` (the keyring's),
+    a message must also carry its cart's signature before anything is applied: a missing or
+    wrong one is a ``SignatureError`` (a ``ContractError``), dead-lettered like any bad payload.
     """
     from smartcart.contract import ContractError
 
@@ -439,6 +445,8 @@ def apply_all(batch: Batch, items: Iterable[tuple[str, bytes]]) -> None:
         try:
             parsed = topics.parse(topic_name)
             msg = decode(parsed.channel, payload, cart_id=parsed.cart_id)
+            if verify is not None:
+                verify(parsed.channel, payload, parsed.cart_id)
         except topics.TopicError as e:
             batch.dead_letter(topic_name, payload, "bad_topic", str(e))
             continue

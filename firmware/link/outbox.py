@@ -21,6 +21,9 @@ except those of the open session: the cart keeps them, read-only, to rebuild the
 screen after a restart. They are never resent (``unacked`` starts above ``acked_seq``) and go
 when the session closes.
 
+Signing: given the cart's ``Signer``, ``append`` signs each event before it is stored, so the
+signature is minted once and every resend carries the same bytes (smartcart.contract.signing).
+
 Thread-safety: one connection guarded by a lock; the pipeline appends while the link's worker
 reads and acknowledges. The standard library's sqlite3 keeps the cart free of SQLAlchemy.
 """
@@ -39,6 +42,7 @@ from firmware.basket.changes import BasketChange
 from firmware.link.errors import OutboxError
 from smartcart.contract import decode, encode
 from smartcart.contract import messages as m
+from smartcart.contract.signing import Signer
 from smartcart.contract.topics import Channel
 
 _SCHEMA = """
@@ -55,9 +59,12 @@ CREATE TABLE IF NOT EXISTS events (
 class Outbox:
     """``with Outbox(path, cart_id) as ob: ev = ob.append(change, session_id)``."""
 
-    def __init__(self, path: Path | str, cart_id: str) -> None:
+    def __init__(self, path: Path | str, cart_id: str, signer: Signer | None = None) -> None:
         self.path = Path(path)
         self.cart_id = cart_id
+        if signer is not None and signer.cart_id != cart_id:
+            raise OutboxError(f"the key of {signer.cart_id!r} given to the outbox of {cart_id!r}")
+        self.signer = signer
         self._lock = threading.Lock()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -108,6 +115,8 @@ class Outbox:
             # counting on from the ack means no seq the host has seen is ever reused.
             seq = max(self._int(db, "last_seq"), self._int(db, "acked_seq")) + 1
             event = _event(change, self.cart_id, session_id, seq, event_id)
+            if self.signer is not None:
+                event = self.signer.sign(event)
             db.execute(
                 "INSERT INTO events (seq, event_id, session_id, payload) VALUES (?, ?, ?, ?)",
                 (seq, event_id, session_id, encode(event)),
