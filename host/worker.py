@@ -38,6 +38,7 @@ from host.payments import LedgerGateway
 from host.settings import HostSettings
 from smartcart.catalog import Catalog, default_catalog
 from smartcart.contract import messages as m
+from smartcart.contract.signing import KeyringFile
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,16 @@ _INBOX_MAX = 50_000
 
 class HostWorker:
     def __init__(
-        self, settings: HostSettings | None = None, *, catalog: Catalog | None = None
+        self,
+        settings: HostSettings | None = None,
+        *,
+        catalog: Catalog | None = None,
+        keyring: KeyringFile | None = None,
     ) -> None:
         self.settings = settings or HostSettings()
         self.catalog = catalog or default_catalog()
+        # With a keyring, cart messages must carry their cart's signature (docs/security.md).
+        self.keyring = keyring
         self.engine = db.make_engine(self.settings.database_url)
         self._sessions = db.session_factory(self.engine)
         self._inbox: queue.Queue[Inbound] = queue.Queue(maxsize=_INBOX_MAX)
@@ -173,7 +180,7 @@ class HostWorker:
         """
         with self._sessions.begin() as s:
             b = stream.Batch(s, self.catalog, self.settings.currency, LedgerGateway)
-            stream.apply_all(b, items)
+            stream.apply_all(b, items, None if self.keyring is None else self.keyring.verify)
             out = b.finish()
         self.applied_events += b.applied
         self.batches += 1
