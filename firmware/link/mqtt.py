@@ -22,6 +22,9 @@ the cart id as client id so the broker queues host messages while the cart is aw
 everywhere, last will ``CartStatus(offline)`` retained, ``online`` retained on every connect,
 reconnect with exponential backoff (paho's ``reconnect_delay_set``).
 
+Signing: with a ``Signer`` in the outbox, events are signed there; the link signs the basket
+snapshot and the checkout request with the same key (smartcart.contract.signing).
+
 Host messages (``carts/{cart}/host``): ``Ack`` and ``SessionStarted.acked_seq`` acknowledge the
 outbox; ``SessionStarted`` opens the session; ``Receipt`` closes it; ``Receipt`` and
 ``CheckoutRefused`` answer ``checkout()``. All of them are then handed to the optional
@@ -287,7 +290,7 @@ class CartLink:
     def wait_acked(self, timeout_s: float) -> bool:
         """True once the host has acknowledged every event in the outbox."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self.outbox.unacked(), timeout_s)
+            return self._cond.wait_for(lambda: not self.outbox.has_unacked(), timeout_s)
 
     def checkout(self, timeout_s: float = 60.0) -> CheckoutAnswer:
         """Ask the host to charge the open session; retry with the same request id until it
@@ -309,6 +312,8 @@ class CartLink:
             last_seq=events[-1].seq if events else 0,
             requested_at=datetime.now(UTC),
         )
+        if self.outbox.signer is not None:  # signed once: every retry is byte-identical
+            request = self.outbox.signer.sign(request)
         with self._cond:
             attempt = _CheckoutAttempt(request, time.monotonic(), self.config.checkout_retry_s)
             self._checkout = attempt
@@ -499,33 +504,30 @@ class CartLink:
 
     def _pump(self) -> None:
         now = time.monotonic()
-        unacked = self.outbox.unacked()
         acked = self.outbox.acked_seq
         # What the host acknowledged counts as sent: a reconnect starts again from there.
         outstanding = self._sent_seq > acked
         self._sent_seq = max(self._sent_seq, acked)
-        if not unacked or not outstanding:
-            self._progress_t = now  # nothing outstanding: the stall clock starts now
+        if not outstanding:
+            self._progress_t = now  # nothing in flight: the stall clock starts now
         elif now - self._progress_t > self.config.resend_after_s:
             log.info(
-                "%s: no acknowledgement for %.0f s, resending %d events",
+                "%s: no acknowledgement for %.0f s, resending from seq %d",
                 self.config.cart_id,
                 now - self._progress_t,
-                len(unacked),
+                acked + 1,
             )
             self._sent_seq = acked
             self._progress_t = now
-        for event in unacked:
-            if event.seq <= self._sent_seq:
-                continue
-            info = self._client.publish(self._topics[Channel.EVENTS], encode(event), qos=QOS)
+        for stored in self.outbox.pending(above_seq=self._sent_seq):
+            info = self._client.publish(self._topics[Channel.EVENTS], stored.payload, qos=QOS)
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return  # the connection just dropped: the reconnect resends from the ack
             with self._cond:
                 self._published += 1
-                self._resent += event.seq <= self._sent_high_water
-            self._sent_seq = event.seq
-            self._sent_high_water = max(self._sent_high_water, event.seq)
+                self._resent += stored.seq <= self._sent_high_water
+            self._sent_seq = stored.seq
+            self._sent_high_water = max(self._sent_high_water, stored.seq)
         self._publish_snapshot()
         self._publish_checkout(now)
 
@@ -537,6 +539,8 @@ class CartLink:
         if basket is None or basket.seq == self._snapshot_seq or basket.seq > self._sent_seq:
             return
         snapshot = basket.snapshot(self.config.cart_id, datetime.now(UTC))
+        if self.outbox.signer is not None:
+            snapshot = self.outbox.signer.sign(snapshot)
         info = self._client.publish(
             self._topics[Channel.BASKET], encode(snapshot), qos=QOS, retain=True
         )
