@@ -33,8 +33,8 @@ def test_layout_and_label_lines(trainset: Path) -> None:
             classes.add(int(cls))
             cx, cy, w, h = map(float, box)
             assert 0 < w <= 1 and 0 < h <= 1
-            assert 0 <= cx - w / 2 + 1e-6 and cx + w / 2 <= 1 + 1e-6
-            assert 0 <= cy - h / 2 + 1e-6 and cy + h / 2 <= 1 + 1e-6
+            assert cx - w / 2 + 1e-6 >= 0 and cx + w / 2 <= 1 + 1e-6
+            assert cy - h / 2 + 1e-6 >= 0 and cy + h / 2 <= 1 + 1e-6
     assert classes == {PRODUCT, HAND}
 
 
