@@ -87,6 +87,7 @@ class EmbeddedBroker:
 
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(_quiet_disconnects)
+        logging.getLogger("amqtt.broker").addFilter(_quiet_probes)
         self._stopped = asyncio.Event()
         broker = Broker(
             {
@@ -119,3 +120,10 @@ def _quiet_disconnects(loop: asyncio.AbstractEventLoop, context: dict[str, Any])
         log.debug("client connection ended: %s", context.get("exception"))
         return
     loop.default_exception_handler(context)
+
+
+def _quiet_probes(record: logging.LogRecord) -> bool:
+    # The host worker probes for MQTT 5 and amqtt, which speaks 3.1.1 only, warns about each
+    # probe; the refusal is the expected answer, so those two lines are dropped.
+    msg = record.getMessage()
+    return not ("Invalid connection from" in msg or "Invalid protocol from" in msg)

@@ -37,7 +37,8 @@ class HostSettings(BaseSettings):
     worker_id: str = Field(
         default_factory=_default_worker_id,
         title="Worker id",
-        description="MQTT client id prefix; unique per host worker process.",
+        description="MQTT client id; unique per host worker process (it names the broker "
+        "session that keeps unacknowledged messages across a restart).",
     )
     currency: str = Field("SEK", pattern=r"^[A-Z]{3}$", title="Currency", description="ISO 4217.")
     shared_subscription: bool | None = Field(
@@ -53,7 +54,22 @@ class HostSettings(BaseSettings):
         title="Batch size",
         description="Most messages applied in one database transaction (acks follow the commit).",
     )
+    share_group: str = Field(
+        "checkout",
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        title="Shared-subscription group",
+        description="Workers in one group split the carts' messages (MQTT 5 brokers only).",
+    )
     mqtt_keepalive_s: int = Field(30, ge=5, le=600, title="MQTT keepalive (s)")
+    mqtt_session_expiry_s: int = Field(
+        600,
+        ge=0,
+        le=86_400,
+        title="MQTT session expiry (s)",
+        description="How long the broker keeps a disconnected worker's session and its "
+        "unacknowledged messages (MQTT 5). A restarted worker with the same worker id gets "
+        "them back; a worker that never returns holds its share of a shared group this long.",
+    )
 
     @field_validator("broker_url")
     @classmethod

@@ -89,7 +89,9 @@ class HostWorker:
             self.settings.worker_id,
             self._inbox,
             shared=self.settings.shared_subscription,
+            share_group=self.settings.share_group,
             keepalive_s=self.settings.mqtt_keepalive_s,
+            session_expiry_s=self.settings.mqtt_session_expiry_s,
         )
         self._link.start()
         self._stopping.clear()

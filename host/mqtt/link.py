@@ -7,10 +7,10 @@ What it does and why:
   cart message is sent by ``ack(inbound)`` only after the worker committed it, and the session
   is persistent (``clean_start`` off, a session expiry), so messages of a worker that died
   mid-batch are delivered again (to it, or under a shared subscription to a sibling).
-- **MQTT 5 where the broker has it.** It first connects with MQTT 5 and subscribes with
-  ``$share/checkout/...`` so several workers split the carts; a broker that refuses MQTT 5 (the
-  embedded amqtt) gets MQTT 3.1.1 and plain subscriptions. Either way the database decides what
-  is applied, so duplicates between workers are harmless.
+- **MQTT 5 where the broker has it.** A probe connection asks for MQTT 5; if the broker takes
+  it, the worker subscribes with ``$share/<group>/...`` so several workers split the carts; a
+  broker that refuses (the embedded amqtt) gets MQTT 3.1.1 and plain subscriptions. Either
+  way the database decides what is applied, so duplicates between workers are harmless.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,7 +35,6 @@ from smartcart.contract import encode, topics
 log = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 10.0
-_UNSUPPORTED_PROTOCOL = 132  # MQTT 5 reason code; paho maps 3.1.1's refusal 1 onto it too
 
 
 class LinkError(HostError):
@@ -57,6 +57,7 @@ class MqttLink:
         inbox: queue.Queue[Inbound],
         *,
         shared: bool | None = None,
+        share_group: str = topics.SHARE_GROUP,
         keepalive_s: int = 30,
         session_expiry_s: int = 3600,
     ) -> None:
@@ -67,6 +68,7 @@ class MqttLink:
         self._client_id = client_id
         self._inbox = inbox
         self._shared_wanted = shared
+        self._share_group = share_group
         self._keepalive_s = keepalive_s
         self._session_expiry_s = session_expiry_s
         self._client: mqtt.Client | None = None
@@ -79,31 +81,48 @@ class MqttLink:
         return self.protocol == MQTTProtocolVersion.MQTTv5 and self._shared_wanted is not False
 
     def start(self) -> None:
-        order = [MQTTProtocolVersion.MQTTv5, MQTTProtocolVersion.MQTTv311]
-        if self._shared_wanted is True:
-            order = order[:1]
-        elif self._shared_wanted is False:
-            order = order[1:]
-        for protocol in order:
-            rc = self._connect(protocol)
-            if rc is not None and not rc.is_failure:
-                self.protocol = protocol
-                log.info(
-                    "mqtt %s:%d connected, %s, shared=%s",
-                    self._host,
-                    self._port,
-                    protocol.name,
-                    self.shared,
-                )
-                return
+        v5 = self._speaks_v5() if self._shared_wanted is None else self._shared_wanted
+        protocol = MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311
+        rc = self._connect(protocol)
+        if rc is None or rc.is_failure:
             self._teardown()
-            # amqtt answers an MQTT 5 CONNECT by refusing the version or just hanging up.
-            if rc is not None and rc.value != _UNSUPPORTED_PROTOCOL:
-                raise LinkError(f"mqtt://{self._host}:{self._port} refused {protocol.name}: {rc}")
-            log.info("broker refuses %s (%s); trying the next protocol", protocol.name, rc)
-        raise LinkError(
-            f"mqtt://{self._host}:{self._port} speaks none of {[p.name for p in order]}"
+            raise LinkError(f"mqtt://{self._host}:{self._port} refused {protocol.name}: {rc}")
+        self.protocol = protocol
+        log.info("mqtt %s:%d: %s, shared=%s", self._host, self._port, protocol.name, self.shared)
+
+    def _speaks_v5(self) -> bool:
+        """Probe with a bare MQTT 5 CONNECT (no properties, clean start, its own client id).
+
+        amqtt refuses a bare one at once; a CONNECT with properties it misparses and stalls on,
+        which is why the real connection does not double as the probe.
+        """
+        answered = threading.Event()
+        accepted: list[bool] = []
+
+        def on_connect(*args: object) -> None:
+            rc = args[3]
+            accepted.append(isinstance(rc, ReasonCode) and not rc.is_failure)
+            answered.set()
+
+        probe = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"{self._client_id}-probe",
+            protocol=MQTTProtocolVersion.MQTTv5,
         )
+        if self._user:
+            probe.username_pw_set(self._user, self._password)
+        probe.on_connect = on_connect
+        probe.on_disconnect = lambda *_a: answered.set()
+        try:
+            probe.connect(self._host, self._port, self._keepalive_s)
+        except OSError as e:
+            raise LinkError(f"cannot reach mqtt://{self._host}:{self._port}: {e}") from e
+        # Drive the probe's network loop on this thread: no loop thread to start and join.
+        deadline = time.monotonic() + _CONNECT_TIMEOUT_S
+        while not answered.is_set() and time.monotonic() < deadline:
+            probe.loop(0.05)
+        probe.disconnect()
+        return bool(accepted and accepted[0])
 
     def _connect(self, protocol: MQTTProtocolVersion) -> ReasonCode | None:
         v5 = protocol == MQTTProtocolVersion.MQTTv5
@@ -170,10 +189,12 @@ class MqttLink:
             shared = (
                 client.protocol == MQTTProtocolVersion.MQTTv5 and self._shared_wanted is not False
             )
-            client.subscribe(
-                [(topics.subscription(ch, shared=shared), topics.QOS) for ch in topics.CART_TO_HOST]
-            )
+            client.subscribe([(self._filter(ch, shared), topics.QOS) for ch in topics.CART_TO_HOST])
         self._connected.set()
+
+    def _filter(self, channel: topics.Channel, shared: bool) -> str:
+        plain = topics.subscription(channel)
+        return f"$share/{self._share_group}/{plain}" if shared else plain
 
     def _on_disconnect(
         self,

@@ -1,40 +1,69 @@
 """Host test fixtures: a database of each kind (builders live in ``hostkit``).
 
-``db_url`` runs a test on SQLite (always) and PostgreSQL (where reachable; CI always). Each
-PostgreSQL test gets its own schema (via libpq's ``search_path`` option in the URL), dropped
-afterwards, so parallel runs never share tables.
+``db_url`` runs a test on SQLite (always) and PostgreSQL (where reachable; CI always).
+Migrating per test is the slow part, so each backend is migrated once per run: SQLite tests get
+a copy of a migrated template file; PostgreSQL tests share one schema of their own (selected
+through libpq's ``search_path`` option in the URL, dropped at the end, so parallel runs never
+share tables) that is emptied between tests.
 """
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from host.db import make_engine
+from host.db import make_engine, migrate
+from host.db.models import Base
 from host.settings import HostSettings
 from host.worker import HostWorker
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'host.db'}"
-        return
-    base = request.getfixturevalue("postgres_url")
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "host.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url(postgres_url: str) -> Iterator[str]:
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(base)
+    admin = make_engine(postgres_url)
     with admin.begin() as c:
         c.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{postgres_url}?options=-csearch_path%3D{schema}"
+    migrate(url)
     try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
+        yield url
     finally:
         with admin.begin() as c:
             c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as c:
+        c.execute(text(f"TRUNCATE {names} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        path = tmp_path / "host.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("postgres_schema_url")
+    _empty_postgres(url)
+    return url
 
 
 @pytest.fixture
@@ -44,3 +73,17 @@ def host(db_url: str) -> Iterator[HostWorker]:
     worker.prepare_database()
     yield worker
     worker.engine.dispose()
+
+
+def settings_for(db_url: str, broker_url: str, **kw: Any) -> HostSettings:
+    """Settings for a test worker on a broker other test runs may share: its own client id and
+    share group, and a session that ends with the test (nothing left queued on the broker)."""
+    token = uuid.uuid4().hex[:8]
+    return HostSettings(
+        database_url=db_url,
+        broker_url=broker_url,
+        worker_id=f"test-host-{token}",
+        share_group=f"test-{token}",
+        mqtt_session_expiry_s=0,
+        **kw,
+    )

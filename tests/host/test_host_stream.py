@@ -69,7 +69,6 @@ def test_out_of_order_events_are_applied_in_seq_order(host: HostWorker) -> None:
     assert [seq for seq, _ in applied] == [1, 2, 3]
     assert count(host, PendingEvent) == 0
     assert host.session_status(cart.session_id) == "active"
-    assert host.balance_minor
 
 
 def test_a_gap_blocks_checkout_until_the_cart_resends(host: HostWorker) -> None:
@@ -211,14 +210,14 @@ def test_per_kg_lines_sum_weights_and_removes_take_them_off(host: HostWorker) ->
 def test_ledger_balances_sum_to_zero_after_a_day_of_shopping(host: HostWorker) -> None:
     for i in range(3):
         customer_id = host.create_customer(f"Shopper {i}", top_up_minor=10_000)
-        cart = CartScript(host.start_session("cart-0001", customer_id), seq=i * 10)
-        cart.seq = host_applied(host)
+        # A cart's seq only grows across sessions: carry on from what the host applied.
+        cart = CartScript(host.start_session("cart-0001", customer_id), seq=host_applied(host))
         host.apply_messages([wire(cart.add(AVOCADO)), wire(cart.add(APPLE, 333))])
         host.apply_messages([wire(cart.checkout())])
     with host.transaction() as s:
         assert ledger.trial_balance_minor(s) == 0
         assert ledger.unbalanced_transactions(s) == []
-        sales = -ledger.balance_minor(s, ledger.STORE_SALES) * -1
+        sales = ledger.balance_minor(s, ledger.STORE_SALES)
     assert sales == 3 * (1500 + (3200 * 333 + 500) // 1000)
 
 

@@ -1,0 +1,131 @@
+"""The host worker end to end through a real broker: Mosquitto and the embedded amqtt broker,
+on SQLite and PostgreSQL. A paho client plays the cart."""
+
+from __future__ import annotations
+
+import queue
+import time
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+import pytest
+from conftest import settings_for
+from hostkit import CartScript, wire
+from sqlalchemy import func, select
+
+from host.broker import EmbeddedBroker
+from host.db.models import AppliedEvent, DeadLetter
+from host.worker import HostWorker
+from smartcart.contract import decode, topics
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture(scope="module")
+def embedded_url() -> Iterator[str]:
+    with EmbeddedBroker() as broker:
+        yield broker.url
+
+
+@pytest.fixture(params=["embedded", pytest.param("mosquitto", marks=pytest.mark.mosquitto)])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    fixture = "embedded_url" if request.param == "embedded" else "mosquitto_url"
+    return str(request.getfixturevalue(fixture))
+
+
+class FakeCart:
+    """A bare paho client on the cart's topics (the real cart link is firmware's)."""
+
+    def __init__(self, broker_url: str, cart_id: str) -> None:
+        self.inbox: queue.Queue[object] = queue.Queue()
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"{cart_id}-{uuid.uuid4().hex[:6]}"
+        )
+        self.client.on_message = lambda _c, _u, msg: self.inbox.put(
+            decode(topics.Channel.HOST, msg.payload)
+        )
+        subscribed = mqtt.MQTTMessageInfo(0)
+        self.client.on_subscribe = lambda *_a: subscribed.__setattr__("rc", 1)
+        parts = urlsplit(broker_url)
+        self.client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+        self.client.loop_start()
+        self.client.subscribe(topics.topic(cart_id, topics.Channel.HOST), qos=1)
+        deadline = time.monotonic() + 5
+        while subscribed.rc != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def send(self, topic: str, payload: bytes) -> None:
+        self.client.publish(topic, payload, qos=1).wait_for_publish(5)
+
+    def next(self, type_: str, timeout_s: float = 5.0) -> object:
+        deadline = time.monotonic() + timeout_s
+        while (left := deadline - time.monotonic()) > 0:
+            msg = self.inbox.get(timeout=left)
+            if getattr(msg, "type", None) == type_:
+                return msg
+        raise AssertionError(f"no {type_} within {timeout_s} s")
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def unique_cart() -> str:
+    return f"cart-{uuid.uuid4().hex[:8]}"
+
+
+def test_a_shopping_trip_through_the_broker(broker_url: str, db_url: str) -> None:
+    cart_id = unique_cart()
+    with HostWorker(settings_for(db_url, broker_url)) as host:
+        fake = FakeCart(broker_url, cart_id)
+        try:
+            customer_id = host.create_customer("Alice", top_up_minor=20_000)
+            session_id = host.start_session(cart_id, customer_id)
+            started = fake.next("session_started")
+            assert started.session_id == session_id and started.acked_seq == 0
+            cart = CartScript(session_id, cart_id=cart_id)
+            a, b, c = cart.add("avocado"), cart.add("golden-delicious", 750), cart.remove("avocado")
+            # Out of order and duplicated, as a flaky link would deliver them.
+            for ev in (c, a, a, b):
+                fake.send(*wire(ev))
+            request = cart.checkout()
+            deadline = time.monotonic() + 10
+            while (acked := fake.next("ack").acked_seq) < 3:
+                assert time.monotonic() < deadline
+            assert acked == 3
+            fake.send(*wire(request))
+            fake.send(*wire(request))  # a retry of the same checkout
+            receipts = [fake.next("receipt"), fake.next("receipt")]
+            assert {r.receipt_id for r in receipts} == {receipts[0].receipt_id}
+            assert [(x.sku, x.grams, x.amount_minor) for x in receipts[0].lines] == [
+                ("golden-delicious", 750, 2400)
+            ]
+            assert host.balance_minor(customer_id) == 20_000 - 2400
+            with host.transaction() as s:
+                assert s.scalar(select(func.count()).select_from(AppliedEvent)) == 3
+        finally:
+            fake.close()
+
+
+def test_bad_messages_are_dead_lettered_and_the_worker_keeps_going(
+    broker_url: str, tmp_path: object
+) -> None:
+    cart_id = unique_cart()
+    db_url = f"sqlite:///{tmp_path}/host.db"
+    with HostWorker(settings_for(db_url, broker_url)) as host:
+        fake = FakeCart(broker_url, cart_id)
+        try:
+            session_id = host.start_session(cart_id, host.create_customer("Bob", 1000))
+            cart = CartScript(session_id, cart_id=cart_id)
+            events_topic = topics.topic(cart_id, topics.Channel.EVENTS)
+            fake.send(events_topic, b"not json")
+            fake.send(topics.topic(cart_id, topics.Channel.CHECKOUT), b'{"v": 1}')
+            fake.send(*wire(cart.add("kiwi")))
+            assert fake.next("ack").acked_seq == 1
+            host.wait_idle(5)
+            with host.transaction() as s:
+                assert sorted(s.scalars(select(DeadLetter.reason))) == ["invalid", "not_json"]
+        finally:
+            fake.close()
