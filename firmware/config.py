@@ -58,8 +58,11 @@ class ScaleConfig(_Section):
         420.0, description="Calibration: raw HX711 counts per gram (smartcart cart calibrate)"
     )
     offset_counts: int = Field(0, description="Calibration: raw reading of the empty basket")
-    settle_window_s: float = Field(0.6, gt=0, description="Weight must hold this long to settle")
-    settle_tolerance_g: float = Field(4.0, gt=0, description="Max spread of a settled window")
+    settle_window_s: float = Field(0.5, gt=0, description="Weight must hold this long to settle")
+    settle_tolerance_g: float = Field(8.0, gt=0, description="Max spread of a settled window")
+    settle_rel_tolerance: float = Field(
+        0.05, ge=0, description="Extra spread allowed, as a share of the step (a load rings)"
+    )
     min_step_g: float = Field(8.0, gt=0, description="Smallest weight change reported as a step")
     silence_s: float = Field(
         1.5, gt=0, description="No sample for this long: scale silent, vision-only mode"

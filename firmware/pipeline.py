@@ -111,6 +111,7 @@ class CartPipeline:
             tolerance_g=scale.settle_tolerance_g,
             min_step_g=scale.min_step_g,
             silence_s=scale.silence_s,
+            rel_tolerance=scale.settle_rel_tolerance,
         )
         self._fuser = Fuser(
             catalog,
@@ -118,6 +119,7 @@ class CartPipeline:
             min_confidence=basket.min_confidence,
             weight_tolerance=basket.weight_tolerance,
         )
+        self._levels_seen = 0
         self._names: dict[int, tuple] = {}  # track id -> candidates, for its later remove
 
     def scale_live(self, t_s: float) -> bool:
@@ -132,8 +134,10 @@ class CartPipeline:
         self.times.ns["capture"] += capture_ns
         start = time.perf_counter_ns()
         for sample in samples:
-            for step in self._settle.update(sample):
-                self._fuser.add_step(step)
+            self._settle.update(sample)
+        for level_t_s, grams in self._settle.new_levels(self._levels_seen):
+            self._fuser.add_level(level_t_s, grams)
+        self._levels_seen = self._settle.levels_logged
         if self._motion is None or self._motion.is_moving(frame.lores_bgr):
             self._last_motion_s = t_s
         start = self.times.add("motion", start)
@@ -165,7 +169,9 @@ class CartPipeline:
         for ev in events:
             candidates = self._name(ev.track_id, ev.action)
             self._fuser.add_event(
-                NamedEvent(ev.track_id, ev.action, ev.t_s, candidates, certain=ev.certain)
+                NamedEvent(
+                    ev.track_id, ev.action, ev.t_s, candidates, ev.certain, t_s, ev.moved_t_s
+                )
             )
         start = self.times.add("recognizer", start)
         live = {t.track_id for t in tracks} | self._zone.tracked()

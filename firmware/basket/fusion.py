@@ -1,18 +1,23 @@
-"""Fusion: a vision event plus the scale's settled weight step -> a ``BasketChange``.
+"""Fusion: a named vision event plus the scale's settled levels -> a ``BasketChange``.
 
-Each named zone event waits (at most ``wait_s``) for a settled weight step of the right sign
-(up for an add, down for a remove) that began within ``before_s`` before to ``wait_s`` after
-the event; each step confirms at most one event. Then:
+Weight of an event = the settled level after the gesture minus the settled level before it,
+never a single step: a hand pressing the item down, grasping it, or leaning on the basket makes
+intermediate plateaus, and only the net change says what went in or out. "Before" is the last
+settled level ``add_before_s`` before an add's item came to rest (it is pressed down from then)
+or ``remove_before_s`` before a removed item started to move (the hand grasps first); "after"
+is the first level settled once the hand is gone (an add's decision time) or the item has been
+lifted (a remove). An event waits at most ``wait_s`` for that level. Then:
 
-- the recognizer is sure (top vote share >= ``min_confidence``) and the step agrees with the top
-  SKU's weight -> ``add``/``remove`` with the measured grams. "Agrees": within
+- the recognizer is sure (top vote share >= ``min_confidence``) and the net change agrees with
+  the top SKU: ``add``/``remove`` with the measured grams. "Agrees": within
   ``weight_tolerance`` of ``unit_weight_g`` for per-unit products; per-kg products take the
   measured grams, which only need to be plausible (``per_kg_range`` times the nominal weight);
-- otherwise (unsure, or the weight disagrees, or the scale saw nothing) -> ``unresolved`` with
+- otherwise (unsure, the weight disagrees, or the scale saw no change) -> ``unresolved`` with
   the candidates, those the weight agrees with first: never a silent guess.
 
-A remove the zone was not certain of (an item only presumed in the basket) is emitted only
-where a weight step agrees with one of its candidates; otherwise it is dropped, not guessed.
+An event the zone was not certain of (an item first seen over the basket, or removed without
+ever being seen at rest) is emitted only where the weight agrees with one of its candidates;
+otherwise it is dropped: it was a shuffle or a re-found item, not a change.
 
 Scale silent or absent (degraded, vision-only): a sure per-unit item is confirmed without grams;
 a per-kg item needs the weight to be priced, so it is ``unresolved``.
@@ -28,7 +33,6 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from firmware.basket.changes import BasketChange, Candidate
-from firmware.scale.samples import WeightStep
 from smartcart.catalog import Catalog, Pricing
 
 
@@ -38,7 +42,9 @@ class NamedEvent:
     action: Literal["add", "remove"]
     t_s: float  # when the item came to rest (add) or crossed out (remove)
     candidates: tuple[Candidate, ...]  # recognizer vote, best first
-    certain: bool = True  # False: the zone only presumed the item was in the basket
+    certain: bool = True  # False: the zone could not see where the item came from
+    decided_t_s: float | None = None  # when the zone decided (hand gone); default t_s
+    moved_t_s: float | None = None  # remove: when the item left its rest; default t_s
 
 
 class Fuser:
@@ -49,8 +55,10 @@ class Fuser:
         min_confidence: float = 0.55,
         weight_tolerance: float = 0.35,
         per_kg_range: tuple[float, float] = (0.2, 5.0),
-        before_s: float = 2.5,
-        wait_s: float = 1.5,
+        min_change_g: float = 8.0,
+        add_before_s: float = 0.3,
+        remove_before_s: float = 0.8,
+        wait_s: float = 2.0,
     ) -> None:
         if t0_utc.tzinfo is None:
             raise ValueError("t0_utc must be timezone-aware")
@@ -59,10 +67,12 @@ class Fuser:
         self.min_confidence = min_confidence
         self.weight_tolerance = weight_tolerance
         self.per_kg_range = per_kg_range
-        self.before_s = before_s
+        self.min_change_g = min_change_g
+        self.add_before_s = add_before_s
+        self.remove_before_s = remove_before_s
         self.wait_s = wait_s
         self._pending: list[NamedEvent] = []
-        self._steps: deque[WeightStep] = deque(maxlen=64)  # settled, not yet used
+        self._levels: deque[tuple[float, float]] = deque(maxlen=512)  # (t_s, grams) settled
 
     @property
     def pending(self) -> int:
@@ -71,9 +81,9 @@ class Fuser:
     def add_event(self, event: NamedEvent) -> None:
         self._pending.append(event)
 
-    def add_step(self, step: WeightStep) -> None:
-        if step.settled:
-            self._steps.append(step)
+    def add_level(self, t_s: float, grams: float) -> None:
+        """A settled level of the load cells (in time order)."""
+        self._levels.append((t_s, grams))
 
     def agrees(self, sku: str, grams: float) -> bool:
         product = self.catalog.get(sku)
@@ -84,86 +94,92 @@ class Fuser:
             return self.per_kg_range[0] <= ratio <= self.per_kg_range[1]
         return abs(ratio - 1.0) <= self.weight_tolerance
 
-    def _find_step(self, ev: NamedEvent) -> WeightStep | None:
-        """The step of the right sign in the event's window; one that agrees with the top
-        candidate wins over a closer one (a hand's press also makes steps)."""
-        sign = 1.0 if ev.action == "add" else -1.0
-        fits = [
-            s
-            for s in self._steps
-            if s.grams * sign > 0 and ev.t_s - self.before_s <= s.t_s <= ev.t_s + self.wait_s
-        ]
-        top = ev.candidates[0].sku if ev.candidates else None
-        return min(
-            fits,
-            key=lambda s: (top is None or not self.agrees(top, abs(s.grams)), abs(s.t_s - ev.t_s)),
-            default=None,
-        )
+    def by_weight(self, grams: float, n: int = 3) -> tuple[Candidate, ...]:
+        """Per-unit products whose weight agrees with ``grams``, closest first."""
+        fits = [p for p in self.catalog.values()
+                if p.pricing is Pricing.PER_UNIT and self.agrees(p.sku, grams)]  # fmt: skip
+        fits.sort(key=lambda p: abs(grams / p.unit_weight_g - 1.0))
+        return tuple(Candidate(p.sku, 0.0) for p in fits[:n])
+
+    def _level_at(self, t_s: float) -> float:
+        """The last settled level at or before ``t_s`` (0: the tared, empty basket)."""
+        level = 0.0
+        for lt, grams in self._levels:
+            if lt > t_s:
+                break
+            level = grams
+        return level
+
+    def _moved(self, ev: NamedEvent) -> float:
+        return ev.t_s - 1.0 if ev.moved_t_s is None else ev.moved_t_s
+
+    def _after(self, ev: NamedEvent) -> float | None:
+        """First level settled once the hand is gone (add) or the item is lifted (remove)."""
+        if ev.action == "add":
+            since = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) - 0.2
+        else:
+            since = self._moved(ev) + 0.1
+        return next((g for lt, g in self._levels if lt >= since), None)
+
+    def _net_grams(self, ev: NamedEvent) -> float | None | Literal[False]:
+        """The event's weight (positive), None while waiting, False if the scale saw none."""
+        after = self._after(ev)
+        if after is None:
+            return None
+        if ev.action == "add":
+            change = after - self._level_at(ev.t_s - self.add_before_s)
+        else:
+            change = self._level_at(self._moved(ev) - self.remove_before_s) - after
+        return change if change >= self.min_change_g else False
 
     def poll(self, now_s: float, scale_live: bool) -> list[BasketChange]:
-        """Decide every pending event whose step arrived or whose wait is over."""
+        """Decide every pending event whose weight settled or whose wait is over."""
         out: list[BasketChange] = []
         still: list[NamedEvent] = []
         for ev in sorted(self._pending, key=lambda e: e.t_s):
-            step = self._find_step(ev) if scale_live or self._steps else None
-            if step is not None:
-                self._steps.remove(step)
-                decided = self.decide(ev, abs(step.grams), scale_live=True)
-            elif now_s - ev.t_s >= self.wait_s or not scale_live:
-                decided = self.decide(ev, None, scale_live=scale_live)
-            else:
+            grams = self._net_grams(ev) if scale_live or self._levels else None
+            decided_at = ev.t_s if ev.decided_t_s is None else ev.decided_t_s
+            if grams is None and scale_live and now_s - decided_at < self.wait_s:
                 still.append(ev)
                 continue
-            if decided is not None:
-                out.append(decided)
+            weighed = grams if isinstance(grams, float) else None
+            change = self.decide(ev, weighed, scale_live=scale_live)
+            if change is not None:
+                out.append(change)
         self._pending = still
-        # Steps older than any event could still claim are noise (a bump, a shopper's hand).
-        while self._steps and self._steps[0].t_s < now_s - self.before_s - self.wait_s - 5.0:
-            self._steps.popleft()
         return out
 
     def flush(self, now_s: float, scale_live: bool) -> list[BasketChange]:
-        """End of a feed: decide everything still waiting."""
+        """End of input: decide everything still waiting."""
         return self.poll(now_s + self.wait_s + 1e6, scale_live)
 
     def decide(self, ev: NamedEvent, grams: float | None, scale_live: bool) -> BasketChange | None:
-        """The change for ``ev`` given the weight step's grams (None: no step); None drops an
+        """The change for ``ev`` given its net weight (None: no change seen); None drops an
         uncertain event that the scale does not back up."""
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         top = ev.candidates[0] if ev.candidates else None
         backed = grams is not None and any(self.agrees(c.sku, grams) for c in ev.candidates)
-        if not ev.certain and not backed:  # a shuffle, a re-found item: not a guess
-            return None
+        if not ev.certain and not backed:
+            return None  # a shuffle or a re-found item: not a change, and not a guess
         sure = top is not None and top.score >= self.min_confidence
         if top is not None and sure and grams is not None and self.agrees(top.sku, grams):
-            return BasketChange(
-                ev.action,
-                at,
-                ev.t_s,
-                sku=top.sku,
-                grams=round(grams),
-                confidence=top.score,
-                track_id=ev.track_id,
-            )
+            return BasketChange(ev.action, at, ev.t_s, sku=top.sku, grams=round(grams),
+                                confidence=top.score, track_id=ev.track_id)  # fmt: skip
         if top is not None and sure and grams is None and not scale_live:
             product = self.catalog.get(top.sku)
             if product is not None and product.pricing is Pricing.PER_UNIT:
-                return BasketChange(
-                    ev.action, at, ev.t_s, sku=top.sku, confidence=top.score, track_id=ev.track_id
-                )
+                return BasketChange(ev.action, at, ev.t_s, sku=top.sku, confidence=top.score,
+                                    track_id=ev.track_id)  # fmt: skip
         candidates = ev.candidates
         if grams is not None:
-            # Put the candidates the scale agrees with first: the shopper's likely answer.
+            # The candidates the scale agrees with first: the shopper's likely answer.
             candidates = tuple(sorted(candidates, key=lambda c: not self.agrees(c.sku, grams)))
+        if not candidates and grams is not None:
+            candidates = self.by_weight(grams)  # no usable crop: offer what weighs that much
         if not candidates:
-            candidates = (Candidate("unknown", 0.0),)
+            return None  # neither a crop nor a weight: nothing to ask the shopper about
         return BasketChange(
-            "unresolved",
-            at,
-            ev.t_s,
-            action=ev.action,
-            candidates=candidates,
+            "unresolved", at, ev.t_s, action=ev.action, candidates=candidates,
             grams=None if grams is None else round(grams),
-            confidence=None if top is None else top.score,
-            track_id=ev.track_id,
-        )
+            confidence=None if top is None else top.score, track_id=ev.track_id,
+        )  # fmt: skip

@@ -41,7 +41,8 @@ class ZoneEvent:
     track_id: int
     action: Literal["add", "remove"]
     t_s: float
-    certain: bool = True  # False: a remove of an item only presumed to be in the basket
+    certain: bool = True  # False: the zone could not see where the item came from
+    moved_t_s: float | None = None  # remove: when the item left its rest (the lift)
 
 
 @dataclass(slots=True)
@@ -58,6 +59,7 @@ class _ItemState:
     at_border: bool = False  # last box touched the image border
     streak: int = 0  # consecutive frames on the other side of ``inside``
     streak_t_s: float = 0.0  # time the streak began
+    left_rest_t_s: float | None = None  # when it last started moving after a rest
 
 
 class BasketZone:
@@ -125,10 +127,13 @@ class BasketZone:
             st.came_from_outside = not inside or border
             st.presumed = not st.came_from_outside
             self._items[tr.track_id] = st
+        was_still_s = st.last_seen_t_s - st.anchor_t_s  # still until the previous frame
         st.last_seen_t_s, st.at_border = t_s, border
         st.travelled_px = max(st.travelled_px, abs(cx - st.birth[0]) + abs(cy - st.birth[1]))
         self._crossing(tr.track_id, st, inside, t_s, events)
         if abs(cx - st.anchor[0]) > self.rest_px or abs(cy - st.anchor[1]) > self.rest_px:
+            if was_still_s >= self.rest_s:
+                st.left_rest_t_s = t_s  # it had been lying still: this is the lift
             st.anchor, st.anchor_t_s = (cx, cy), t_s
         resting = t_s - st.anchor_t_s >= self.rest_s and not self.held(tr.xyxy_px, hands)
         if not (st.inside and resting) or st.in_basket:
@@ -156,7 +161,9 @@ class BasketZone:
             return
         st.came_from_outside = True
         if st.in_basket or st.presumed:
-            events.append(ZoneEvent(track_id, "remove", st.streak_t_s, certain=st.in_basket))
+            events.append(
+                ZoneEvent(track_id, "remove", st.streak_t_s, st.in_basket, st.left_rest_t_s)
+            )
             st.in_basket = st.presumed = False
 
     def _vanished(self, t_s: float, events: list[ZoneEvent]) -> None:
@@ -165,6 +172,8 @@ class BasketZone:
             gone_s = t_s - st.last_seen_t_s
             moving = st.last_seen_t_s - st.anchor_t_s < self.rest_s
             if (st.in_basket or st.presumed) and st.at_border and moving and gone_s >= self.exit_s:
-                events.append(ZoneEvent(tid, "remove", st.last_seen_t_s, certain=st.in_basket))
+                events.append(
+                    ZoneEvent(tid, "remove", st.last_seen_t_s, st.in_basket, st.left_rest_t_s)
+                )
                 st.in_basket = st.presumed = False
                 st.came_from_outside = True

@@ -1,9 +1,11 @@
 """Settle detector: net-weight samples in, ``WeightStep`` values out.
 
-The weight is *settled* when every sample of the last ``window_s`` lies within
-``tolerance_g`` of each other. A new settled level at least ``min_step_g`` away from the last
-one is a step, stamped with the time its window began (when the load came to rest, not when we
-were sure). A departure of more than ``min_step_g`` from the settled level first yields an
+The weight is *settled* when every sample of the last ``window_s`` lies within ``tolerance_g``
+plus ``rel_tolerance`` of the step's size of each other; the window's median is the level. A
+new level at least ``min_step_g`` away from the last is a step, stamped with the time its window
+began (when the load came to rest, not when we were sure). Every settled level is also logged
+(``levels``, bounded) for fusion, which weighs a gesture as the net change across it.
+A departure of more than ``min_step_g`` from the settled level first yields an
 unsettled step, so the basket logic knows something is happening on the scale. State is a
 bounded window: a cart runs for days.
 
@@ -25,15 +27,21 @@ class SettleDetector:
         tolerance_g: float = 4.0,
         min_step_g: float = 8.0,
         silence_s: float = 1.5,
+        rel_tolerance: float = 0.05,
     ) -> None:
         self.window_s = window_s
         self.tolerance_g = tolerance_g
         self.min_step_g = min_step_g
         self.silence_s = silence_s
+        self.rel_tolerance = rel_tolerance
         self.level_g: float | None = None  # last settled level; None before the first
         self._window: deque[ScaleSample] = deque()
         self._moving = False
         self._last_t_s: float | None = None
+        # Every settled level (window start, grams) that differs by 1 g or more from the one
+        # before: fusion reads the net change across a gesture from it. Bounded.
+        self.levels: deque[tuple[float, float]] = deque(maxlen=512)
+        self.levels_logged = 0  # total ever appended, so readers can take only what is new
 
     def silent(self, now_s: float) -> bool:
         return self._last_t_s is None or now_s - self._last_t_s > self.silence_s
@@ -54,15 +62,27 @@ class SettleDetector:
             steps.append(WeightStep(sample.t_s, sample.grams - self.level_g, settled=False))
         span_s = sample.t_s - self._window[0].t_s
         values = [s.grams for s in self._window]
-        if span_s < self.window_s * 0.8 or max(values) - min(values) > self.tolerance_g:
-            return steps
         level = sorted(values)[len(values) // 2]
+        # A big load rings for a while; its median is trustworthy long before the ringing is
+        # below the noise, so the allowed spread grows with the size of the step.
+        change = 0.0 if self.level_g is None else abs(level - self.level_g)
+        allowed = self.tolerance_g + self.rel_tolerance * change
+        if span_s < self.window_s * 0.8 or max(values) - min(values) > allowed:
+            return steps
+        t_rest = self._window[0].t_s
+        if not self.levels or abs(level - self.levels[-1][1]) >= 1.0:
+            self.levels.append((t_rest, level))
+            self.levels_logged += 1
         if self.level_g is None:
             self.level_g = level  # first settled level: the baseline, not a step
             return steps
         if abs(level - self.level_g) >= self.min_step_g:
-            t_rest = self._window[0].t_s
             steps.append(WeightStep(t_rest, level - self.level_g, settled=True, level_g=level))
             self.level_g = level
         self._moving = False
         return steps
+
+    def new_levels(self, seen: int) -> list[tuple[float, float]]:
+        """Levels logged after the first ``seen`` (as far as the bounded log still holds)."""
+        fresh = min(self.levels_logged - seen, len(self.levels))
+        return list(self.levels)[len(self.levels) - fresh :] if fresh > 0 else []

@@ -1,4 +1,4 @@
-"""Table tests of vision + weight fusion: confirmed, unresolved, degraded."""
+"""Table tests of vision + weight fusion: confirmed, unresolved, degraded, dropped."""
 
 from __future__ import annotations
 
@@ -8,29 +8,36 @@ import pytest
 
 from firmware.basket.changes import Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
-from firmware.scale.samples import WeightStep
 from smartcart.catalog import default_catalog
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 LEMON = (Candidate("lemon", 0.9), Candidate("lime", 0.08))  # lemon 110 g, lime 70 g, per unit
 UNSURE = (Candidate("lemon", 0.48), Candidate("lime", 0.41))
 BANANA = (Candidate("banana", 0.95),)  # per kg, nominal 130 g
+BASE_G = 500.0  # already in the basket
 
 
 def decide(
-    action: str, candidates: tuple[Candidate, ...], step_g: float | None, scale_live: bool = True
-) -> tuple:
+    action: str,
+    candidates: tuple[Candidate, ...],
+    change_g: float | None,
+    scale_live: bool = True,
+    certain: bool = True,
+) -> tuple | None:
+    """One event at t=10 s (decided at 10.5 s) with the basket at BASE_G before and
+    BASE_G + change_g settled after (no settled level after: None)."""
     fuser = Fuser(default_catalog(), T0)
-    fuser.add_event(NamedEvent(1, action, 10.0, candidates))  # type: ignore[arg-type]
-    if step_g is not None:
-        fuser.add_step(WeightStep(10.1, step_g, settled=True))
-    [change] = fuser.flush(10.0, scale_live)
-    return (
-        change.type,
-        change.sku or change.action,
-        tuple(c.sku for c in change.candidates),
-        change.grams,
-    )
+    fuser.add_level(2.0, BASE_G)
+    if action == "add":
+        fuser.add_level(9.9, BASE_G + 140.0)  # the hand pressing it down: ignored
+    if change_g is not None:
+        fuser.add_level(10.6, BASE_G + change_g)
+    fuser.add_event(NamedEvent(1, action, 10.0, candidates, certain, 10.5, 9.0))  # type: ignore[arg-type]
+    changes = fuser.flush(10.0, scale_live)
+    if not changes:
+        return None
+    [c] = changes
+    return (c.type, c.sku or c.action, tuple(x.sku for x in c.candidates), c.grams)
 
 
 CASES = {
@@ -48,17 +55,27 @@ CASES = {
         ("add", LEMON, None),
         ("unresolved", "add", ("lemon", "lime"), None),
     ),
-    "a step of the wrong sign is not a confirmation": (
+    "weight went the wrong way: unresolved": (
         ("add", LEMON, -110.0),
         ("unresolved", "add", ("lemon", "lime"), None),
     ),
     "per kg takes the measured grams": (("add", BANANA, 412.0), ("add", "banana", (), 412)),
-    "per kg implausible weight": (("add", BANANA, 2.0), ("unresolved", "add", ("banana",), 2)),
+    "per kg implausible weight": (("add", BANANA, 12.0), ("unresolved", "add", ("banana",), 12)),
+    "uncertain add backed by the scale": (
+        ("add", LEMON, 109.0, True, False),
+        ("add", "lemon", (), 109),
+    ),
+    "uncertain add, no weight change: a shuffle, dropped": (("add", LEMON, 0.0, True, False), None),
+    "uncertain remove, no weight change: dropped": (("remove", LEMON, 0.0, True, False), None),
+    "no crop, weight known: candidates by weight": (
+        ("add", (), 70.0),
+        ("unresolved", "add", ("lime", "kiwi"), 70),
+    ),
 }
 
 
 @pytest.mark.parametrize("args,expected", CASES.values(), ids=CASES.keys())
-def test_fusion(args: tuple, expected: tuple) -> None:
+def test_fusion(args: tuple, expected: tuple | None) -> None:
     assert decide(*args) == expected
 
 
@@ -70,33 +87,14 @@ def test_scale_silent_per_kg_needs_the_shopper() -> None:
     assert decide("add", BANANA, None, scale_live=False) == ("unresolved", "add", ("banana",), None)
 
 
-def test_event_waits_for_its_step_then_each_step_confirms_one_event() -> None:
-    fuser = Fuser(default_catalog(), T0, wait_s=1.5)
-    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON))
-    assert fuser.poll(10.2, scale_live=True) == []  # still waiting for the scale
-    fuser.add_step(WeightStep(10.3, 110.0, settled=True))
-    fuser.add_event(NamedEvent(2, "add", 10.4, LEMON))
-    first = fuser.poll(10.5, scale_live=True)
-    assert [(c.type, c.track_id) for c in first] == [("add", 1)]
-    [second] = fuser.poll(12.0, scale_live=True)
-    assert second.type == "unresolved"  # its step was already used by the first
-    assert second.occurred_at == datetime(2026, 11, 25, 9, 0, 10, 400000, tzinfo=UTC)
-
-
-def test_uncertain_remove_needs_the_scale() -> None:
-    fuser = Fuser(default_catalog(), T0)
-    fuser.add_event(NamedEvent(1, "remove", 10.0, LEMON, certain=False))
-    assert fuser.flush(10.0, scale_live=True) == []
-    fuser.add_event(NamedEvent(2, "remove", 20.0, LEMON, certain=False))
-    fuser.add_step(WeightStep(19.8, -109.0, settled=True))
-    [change] = fuser.flush(20.0, scale_live=True)
-    assert (change.type, change.sku) == ("remove", "lemon")
-
-
-def test_a_step_that_agrees_beats_a_closer_press() -> None:
-    fuser = Fuser(default_catalog(), T0)
-    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON))
-    fuser.add_step(WeightStep(9.0, 111.0, settled=True))
-    fuser.add_step(WeightStep(10.0, 40.0, settled=True))  # a hand leaning on the basket
-    [change] = fuser.flush(10.0, scale_live=True)
+def test_event_waits_for_the_settled_level_then_decides() -> None:
+    fuser = Fuser(default_catalog(), T0, wait_s=2.0)
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, decided_t_s=10.4))
+    assert fuser.poll(10.5, scale_live=True) == []  # still waiting for the scale
+    fuser.add_level(10.5, 111.0)
+    [change] = fuser.poll(11.0, scale_live=True)
     assert (change.type, change.grams) == ("add", 111)
+    assert change.occurred_at == datetime(2026, 11, 25, 9, 0, 10, tzinfo=UTC)
+    fuser.add_event(NamedEvent(2, "add", 20.0, LEMON, decided_t_s=20.3))
+    [late] = fuser.poll(22.4, scale_live=True)  # nothing settled in time
+    assert late.type == "unresolved"
