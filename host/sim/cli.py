@@ -101,3 +101,38 @@ def preview(
     from host.sim.preview import preview as make_preview
 
     typer.echo(f"wrote {make_preview(feed, out, fps=fps, seconds=seconds)}")
+
+
+@app.command()
+def bench(
+    seconds: Annotated[float, typer.Option(help="Length of the feed to render")] = 60.0,
+    images: Annotated[int, typer.Option(help="Training images to render")] = 200,
+    size: Annotated[str, typer.Option(help="Size WIDTHxHEIGHT")] = "640x480",
+    seed: Annotated[int, typer.Option(help="Seed")] = 0,
+) -> None:
+    """Print render speed: seconds per feed-minute, and training images per second."""
+    import shutil
+    import tempfile
+    import time
+
+    from host.sim.cutouts import load_cutouts
+    from host.sim.render import render_feed
+    from host.sim.trainset import generate
+
+    load_cutouts()  # made once and cached: not part of either figure
+    work = Path(tempfile.mkdtemp(prefix="smartcart-sim-bench-"))
+    try:
+        started = time.perf_counter()
+        render_feed(work / "feed", seed, duration_s=seconds, size_px=_size(size))
+        feed_s = time.perf_counter() - started
+        mb = (work / "feed" / "video.avi").stat().st_size / 1e6
+        started = time.perf_counter()
+        generate(work / "trainset", images, seed, size_px=_size(size), progress=False)
+        train_s = time.perf_counter() - started
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    typer.echo(f"feed: {seconds:.0f} s at {size} in {feed_s:.1f} s = "
+               f"{feed_s / seconds * 60:.1f} s per feed-minute; video {mb / seconds * 60:.0f} MB "
+               f"per feed-minute")  # fmt: skip
+    typer.echo(f"trainset: {images} images at {size} in {train_s:.1f} s = "
+               f"{images / train_s:.1f} images/s")  # fmt: skip

@@ -34,7 +34,7 @@ from smartcart.catalog import default_catalog
 from smartcart.dataset import cache_dir
 from smartcart.feed.format import FeedMeta, FeedWriter
 
-RENDERER_VERSION = "1"  # bump when output changes, so cached feeds are re-rendered
+RENDERER_VERSION = "2"  # bump when output changes, so cached feeds are re-rendered
 EXPOSURE_FRAMES = 0.5  # shutter open for half the frame interval: the blur length
 _NOISE_BANK = 6
 
@@ -98,18 +98,21 @@ class _Renderer:
             if action.start_s <= t_s <= action.end_s:
                 self.draw_action(frame, action, t_s, dt_s)
         frame = scene.apply_light(frame, self.trip.lighting.gain_bgr(t_s))
-        noise = self.noise[index % _NOISE_BANK]
-        return cv2.add(frame, noise, dtype=cv2.CV_8U)
+        brighter, darker = self.noise[index % _NOISE_BANK]
+        return cv2.subtract(cv2.add(frame, brighter), darker)  # saturating uint8: cheap
 
 
-def _sensor_noise(rng: np.random.Generator, size_px: tuple[int, int], sigma: float) -> np.ndarray:
-    """One frame of sensor noise (int16 BGR): mostly luma, slightly blotchy as after a phone-
-    class ISP's demosaicing, which also keeps MJPEG frames near a real camera's size."""
+def _sensor_noise(
+    rng: np.random.Generator, size_px: tuple[int, int], sigma: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame of sensor noise, as (brighter, darker) uint8 BGR parts: mostly luma, slightly
+    blotchy as after a phone-class ISP's demosaicing, which also keeps MJPEG frames near a
+    real camera's size."""
     w, h = size_px
     luma = rng.normal(0, sigma, (h, w, 1)).astype(np.float32)
     noise = luma + rng.normal(0, sigma * 0.4, (h, w, 3)).astype(np.float32)
     noise = cv2.GaussianBlur(noise, (0, 0), 0.7) * 1.6  # the blur takes ~40% of the sigma
-    return np.clip(noise, -127, 127).astype(np.int16)
+    return np.clip(noise, 0, 255).astype(np.uint8), np.clip(-noise, 0, 255).astype(np.uint8)
 
 
 def render_feed(

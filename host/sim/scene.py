@@ -134,7 +134,9 @@ def store_floor(
     img = np.empty((h, w, 3), np.float32)
     img[:] = base
     img += _low_freq_noise(rng, size_px, 6)[..., None] * rng.uniform(4, 20 if wild else 10)
-    img += rng.standard_normal((h, w, 1)).astype(np.float32) * rng.uniform(2, 9)  # terrazzo
+    # Terrazzo grain, softened: the camera does not resolve single pixels of it.
+    grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 1.0)
+    img += grain[..., None] * rng.uniform(4, 14)
     tile = int(rng.uniform(40, 160 if wild else 110))
     seam = tuple(float(c) for c in base * rng.uniform(0.55, 0.85))
     shear = rng.uniform(-0.3, 0.3)  # the handle camera sees the floor's grid at an angle
