@@ -290,7 +290,7 @@ class CartLink:
     def wait_acked(self, timeout_s: float) -> bool:
         """True once the host has acknowledged every event in the outbox."""
         with self._cond:
-            return self._cond.wait_for(lambda: not self.outbox.unacked(), timeout_s)
+            return self._cond.wait_for(lambda: not self.outbox.has_unacked(), timeout_s)
 
     def checkout(self, timeout_s: float = 60.0) -> CheckoutAnswer:
         """Ask the host to charge the open session; retry with the same request id until it
@@ -504,33 +504,30 @@ class CartLink:
 
     def _pump(self) -> None:
         now = time.monotonic()
-        unacked = self.outbox.unacked()
         acked = self.outbox.acked_seq
         # What the host acknowledged counts as sent: a reconnect starts again from there.
         outstanding = self._sent_seq > acked
         self._sent_seq = max(self._sent_seq, acked)
-        if not unacked or not outstanding:
-            self._progress_t = now  # nothing outstanding: the stall clock starts now
+        if not outstanding:
+            self._progress_t = now  # nothing in flight: the stall clock starts now
         elif now - self._progress_t > self.config.resend_after_s:
             log.info(
-                "%s: no acknowledgement for %.0f s, resending %d events",
+                "%s: no acknowledgement for %.0f s, resending from seq %d",
                 self.config.cart_id,
                 now - self._progress_t,
-                len(unacked),
+                acked + 1,
             )
             self._sent_seq = acked
             self._progress_t = now
-        for event in unacked:
-            if event.seq <= self._sent_seq:
-                continue
-            info = self._client.publish(self._topics[Channel.EVENTS], encode(event), qos=QOS)
+        for stored in self.outbox.pending(above_seq=self._sent_seq):
+            info = self._client.publish(self._topics[Channel.EVENTS], stored.payload, qos=QOS)
             if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 return  # the connection just dropped: the reconnect resends from the ack
             with self._cond:
                 self._published += 1
-                self._resent += event.seq <= self._sent_high_water
-            self._sent_seq = event.seq
-            self._sent_high_water = max(self._sent_high_water, event.seq)
+                self._resent += stored.seq <= self._sent_high_water
+            self._sent_seq = stored.seq
+            self._sent_high_water = max(self._sent_high_water, stored.seq)
         self._publish_snapshot()
         self._publish_checkout(now)
 

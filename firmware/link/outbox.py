@@ -35,6 +35,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -54,6 +55,15 @@ CREATE TABLE IF NOT EXISTS events (
     payload BLOB NOT NULL
 ) STRICT;
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One outbox row: the event's seq and id, and its encoded ``CartEvent`` as sent."""
+
+    seq: int
+    event_id: str
+    payload: bytes
 
 
 class Outbox:
@@ -182,6 +192,20 @@ class Outbox:
                 "SELECT payload FROM events WHERE seq > ? ORDER BY seq", (acked,)
             ).fetchall()
         return [self._decode(p) for (p,) in rows]
+
+    def pending(self, above_seq: int = 0) -> list[Stored]:
+        """Unacknowledged events above ``above_seq`` as stored bytes, in seq order: what the
+        link sends, without decoding (the bytes went through the contract on the way in)."""
+        with self._lock:
+            floor = max(self._int(self._db, "acked_seq"), above_seq)
+            rows = self._db.execute(
+                "SELECT seq, event_id, payload FROM events WHERE seq > ? ORDER BY seq", (floor,)
+            ).fetchall()
+        return [Stored(seq, event_id, bytes(payload)) for seq, event_id, payload in rows]
+
+    def has_unacked(self) -> bool:
+        with self._lock:
+            return self._int(self._db, "last_seq") > self._int(self._db, "acked_seq")
 
     def session_events(self, session_id: str) -> list[m.CartEvent]:
         """Every event still held for ``session_id`` (acknowledged or not), in seq order."""

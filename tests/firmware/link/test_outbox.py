@@ -190,3 +190,16 @@ def test_kill_9_mid_write_loses_nothing_and_reuses_nothing(db: Path) -> None:
             if e.seq in reported:
                 assert e.event_id == reported[e.seq], "an event's id changed"
     assert len(set(reported.values())) == len(reported), "an event id was minted twice"
+
+
+def test_pending_is_the_stored_bytes_above_a_seq(db: Path) -> None:
+    session = str(uuid.uuid4())
+    with Outbox(db, CART) as ob:
+        events = [ob.append(change(), session) for _ in range(4)]
+        ob.acknowledge(1)
+        assert [s.seq for s in ob.pending()] == [2, 3, 4]
+        assert [s.seq for s in ob.pending(above_seq=3)] == [4]
+        assert [s.payload for s in ob.pending()] == [encode(e) for e in events[1:]]
+        assert ob.has_unacked()
+        ob.acknowledge(4)
+        assert not ob.has_unacked() and ob.pending() == []
