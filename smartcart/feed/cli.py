@@ -1,9 +1,10 @@
 """``smartcart score``: replay output against feeds' truth, as a table or JSON.
 
 Where a replay's output is found, per feed folder ``FEED``:
-- default: ``FEED/events.jsonl`` (``smartcart cart replay`` writes there unless told otherwise);
-- ``--events-dir DIR``: ``DIR/<feed folder name>.jsonl``, for output kept apart from the feeds;
-- ``--events PATH``: exactly this file (one feed only).
+- ``--events-dir DIR``: ``DIR/<feed folder name>.jsonl``, as ``smartcart cart replay FEED...
+  --events-out DIR`` writes it;
+- ``--events PATH``: exactly this file (one feed only);
+- neither: ``FEED/events.jsonl``, beside the truth.
 """
 
 from __future__ import annotations
