@@ -108,6 +108,9 @@ class BrokerConfig(_Section):
     outbox_path: Path = Field(
         Path("/var/lib/smartcart/outbox.sqlite"), description="Durable SQLite event log"
     )
+    signing_key: Path | None = Field(
+        None, description="Ed25519 key signing events (smartcart cart key new); None: unsigned"
+    )
 
     def resolved_password(self) -> str | None:
         if self.password is not None:

@@ -44,6 +44,7 @@ def run_live(
     from firmware.link.mqtt import CartLink, LinkConfig
     from firmware.link.outbox import Outbox
     from firmware.models import open_models
+    from smartcart.contract.signing import Signer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     catalog = default_catalog()
@@ -69,7 +70,8 @@ def run_live(
         has_scale=scale is not None,
     )
     cfg.broker.outbox_path.parent.mkdir(parents=True, exist_ok=True)
-    outbox = Outbox(cfg.broker.outbox_path, cfg.cart_id)
+    key = cfg.broker.signing_key
+    outbox = Outbox(cfg.broker.outbox_path, cfg.cart_id, None if key is None else Signer.load(key))
     link = CartLink(
         LinkConfig(
             cfg.cart_id, cfg.broker.url, cfg.broker.username, cfg.broker.resolved_password()
