@@ -30,11 +30,12 @@ def trainset(
     images: Annotated[int, typer.Option("--images", "-n", min=1, help="Number of images")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed: same seed, same images")] = 0,
     size: Annotated[str, typer.Option(help="Image size WIDTHxHEIGHT")] = "640x480",
+    workers: Annotated[int, typer.Option(min=1, help="Processes rendering in parallel")] = 1,
 ) -> None:
     """Detector training images with product (0) and hand (1) boxes."""
     from host.sim.trainset import generate
 
-    data_yaml = generate(out, images, seed, size_px=_size(size))
+    data_yaml = generate(out, images, seed, size_px=_size(size), workers=workers)
     typer.echo(f"wrote {images} images; dataset config {data_yaml}")
 
 

@@ -18,7 +18,8 @@ with ``cls cx cy w h`` normalised to 0..1, and ``data.yaml``. Image *i* uses its
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,35 +176,65 @@ def _split(i: int) -> str:
     return "val" if i % VAL_EVERY == VAL_EVERY - 1 else "train"
 
 
+def write_image(out_dir: Path, seed: int, index: int, size_px: tuple[int, int]) -> int:
+    """Render and write image ``index`` of the set (JPEG + label file); returns its box count.
+
+    Depends only on ``(seed, index)``, so images can be written in any order, by any process.
+    """
+    sample = render_sample(np.random.default_rng([seed, index]), load_cutouts(),
+                           default_catalog(), size_px)  # fmt: skip
+    name, split = f"{index:06d}", _split(index)
+    quality = int(np.random.default_rng([seed, index, 1]).integers(35, 96))
+    ok, jpg = cv2.imencode(".jpg", sample.bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise SimError(f"cannot encode image {index}")
+    (out_dir / "images" / split / f"{name}.jpg").write_bytes(jpg.tobytes())
+    lines = [b.yolo_line(size_px) for b in sample.boxes]
+    (out_dir / "labels" / split / f"{name}.txt").write_text("".join(f"{x}\n" for x in lines))
+    return len(lines)
+
+
+def _write_chunk(out_dir: Path, seed: int, indices: range, size_px: tuple[int, int]) -> int:
+    for i in indices:
+        write_image(out_dir, seed, i, size_px)
+    return len(indices)
+
+
 def generate(
     out_dir: Path,
     images: int,
     seed: int = 0,
     *,
     size_px: tuple[int, int] = (640, 480),
+    workers: int = 1,
     progress: bool = True,
 ) -> Path:
-    """Write ``images`` samples in YOLO layout under ``out_dir``; returns ``data.yaml``'s path."""
-    if images <= 0:
-        raise SimError("images must be positive")
+    """Write ``images`` samples in YOLO layout under ``out_dir``; returns ``data.yaml``'s path.
+
+    ``workers`` > 1 renders in that many processes; the files are the same either way.
+    """
+    if images <= 0 or workers <= 0:
+        raise SimError("images and workers must be positive")
     out_dir = Path(out_dir)
     for split in ("train", "val"):
         (out_dir / "images" / split).mkdir(parents=True, exist_ok=True)
         (out_dir / "labels" / split).mkdir(parents=True, exist_ok=True)
-    cutouts, catalog = load_cutouts(), default_catalog()
-    for i, sample in tqdm(
-        enumerate(_samples(images, seed, cutouts, catalog, size_px)),
-        total=images, desc="trainset", unit="img", disable=not progress,
-    ):  # fmt: skip
-        name, split = f"{i:06d}", _split(i)
-        rng = np.random.default_rng([seed, i, 1])
-        quality = int(rng.integers(35, 96))
-        ok, jpg = cv2.imencode(".jpg", sample.bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        if not ok:
-            raise SimError(f"cannot encode image {i}")
-        (out_dir / "images" / split / f"{name}.jpg").write_bytes(jpg.tobytes())
-        lines = [b.yolo_line(size_px) for b in sample.boxes]
-        (out_dir / "labels" / split / f"{name}.txt").write_text("".join(f"{x}\n" for x in lines))
+    load_cutouts()  # made (and cached on disk) once, before any worker starts
+    bar = tqdm(total=images, desc="trainset", unit="img", disable=not progress)
+    if workers == 1:
+        for i in range(images):
+            write_image(out_dir, seed, i, size_px)
+            bar.update()
+    else:
+        chunk = 32
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            jobs = [
+                pool.submit(_write_chunk, out_dir, seed, range(i, min(images, i + chunk)), size_px)
+                for i in range(0, images, chunk)
+            ]
+            for job in as_completed(jobs):
+                bar.update(job.result())
+    bar.close()
     data_yaml = out_dir / "data.yaml"
     data_yaml.write_text(yaml.safe_dump({
         "path": str(out_dir.resolve()),
@@ -213,14 +244,3 @@ def generate(
         "names": CLASS_NAMES,
     }, sort_keys=False))  # fmt: skip
     return data_yaml
-
-
-def _samples(
-    images: int,
-    seed: int,
-    cutouts: Mapping[str, Cutout],
-    catalog: Catalog,
-    size_px: tuple[int, int],
-) -> Iterator[Sample]:
-    for i in range(images):
-        yield render_sample(np.random.default_rng([seed, i]), cutouts, catalog, size_px)

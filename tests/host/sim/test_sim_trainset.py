@@ -52,3 +52,10 @@ def test_boxes_are_visible_parts() -> None:
             x0, y0, x1, y1 = box.xyxy_px
             assert 0 <= x0 < x1 <= 320 and 0 <= y0 < y1 <= 240
             assert MIN_VISIBLE <= box.visible <= 1.0
+
+
+def test_workers_write_the_same_files(trainset: Path, tmp_path: Path) -> None:
+    generate(tmp_path, 20, seed=5, size_px=(320, 240), workers=2, progress=False)
+    for path in sorted(trainset.rglob("*.*")):
+        if path.name != "data.yaml":
+            assert (tmp_path / path.relative_to(trainset)).read_bytes() == path.read_bytes(), path
