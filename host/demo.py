@@ -2,9 +2,10 @@
 
 What runs, all real, in this process:
 1. the embedded MQTT broker (amqtt) on a free port, or the broker given by ``--broker-url``;
-2. the checkout host (``HostWorker``) on a SQLite file in a temporary folder;
+2. the checkout host (``HostWorker``) on a SQLite file in a temporary folder, with a keyring
+   holding the cart's public key, so it applies only messages the cart signed;
 3. staff actions: a customer with a balance, a shopping session on ``cart-0042``;
-4. the cart: its durable outbox (``firmware.link.outbox``) and MQTT link (``CartLink``),
+4. the cart: its key, durable outbox (``firmware.link.outbox``) and MQTT link (``CartLink``),
    publishing a scripted trip, a committed file in the shape of a feed's ``truth.jsonl``
    (``trips/demo-trip.jsonl``), then asking to check out;
 5. the receipt the host sent the cart, and the customer's new balance, printed with rich.
@@ -99,6 +100,7 @@ def run_demo(
     from host.broker import EmbeddedBroker
     from host.settings import HostSettings
     from host.worker import HostWorker
+    from smartcart.contract.signing import Keyring, KeyringFile, Signer
     from smartcart.feed.format import read_events
 
     started = time.monotonic()
@@ -116,12 +118,19 @@ def run_demo(
             # amqtt speaks MQTT 3.1.1 only: no shared subscriptions, no MQTT 5 attempt first.
             shared_subscription=False if embedded else None,
         )
-        host = stack.enter_context(HostWorker(settings))
+        # The cart signs what it says with its own key; the host applies only what verifies.
+        signer = Signer.generate(cart_id)
+        keyring = Keyring()
+        keyring.enrol(cart_id, signer.public)
+        keyring.save(workdir / "keyring.json")
+        host = stack.enter_context(
+            HostWorker(settings, keyring=KeyringFile(workdir / "keyring.json"))
+        )
         console.print(f"[dim]host[/]   {settings.database_url}")
         customer_id = host.create_customer(customer, top_up_minor=balance_minor)
         before = host.balance_minor(customer_id)
 
-        outbox = stack.enter_context(Outbox(workdir / "cart-outbox.sqlite", cart_id))
+        outbox = stack.enter_context(Outbox(workdir / "cart-outbox.sqlite", cart_id, signer))
         link = stack.enter_context(
             CartLink(LinkConfig(cart_id=cart_id, broker_url=broker_url, firmware="demo"), outbox)
         )
@@ -129,7 +138,8 @@ def run_demo(
             raise typer.Exit(f"the cart could not reach the broker at {broker_url}")
         session_id = host.start_session(cart_id, customer_id)
         link.wait_session(_WAIT_S)
-        console.print(f"[dim]cart[/]   {cart_id} in session {session_id[:8]} for {customer}")
+        who = f"session {session_id[:8]} for {customer}"
+        console.print(f"[dim]cart[/]   {cart_id} (key {signer.kid[:8]}), {who}")
 
         events = []
         t0 = datetime.now(UTC)
