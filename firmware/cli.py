@@ -13,9 +13,11 @@ from typing import Annotated
 import typer
 
 from firmware.fleet.cli import app as fleet_app
+from smartcart.contract.signing_cli import cart_app as key_app
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet", help="Fleet updates: signed A/B bundles with rollback.")
+app.add_typer(key_app, name="key", help="This cart's event-signing key: new, show.")
 
 OptConfig = Annotated[
     Path | None, typer.Option("--config", "-c", help="Cart TOML config (firmware/config.py)")
