@@ -1,0 +1,424 @@
+"""The host's HTTP API (FastAPI) for staff and customers.
+
+Customers and their wallets (top-ups), shopping sessions with their live baskets, receipts,
+refunds and corrections of receipt lines, dead letters. Every handler is one database
+transaction through the ``HostWorker`` it was built with, so the API and the MQTT worker share
+one engine and one set of rules.
+
+Bad requests get a 4xx with a message, never a 500: request bodies and path parameters are
+validated by pydantic (422), and the host's own errors map to statuses in ``_STATUS``
+(``NotFound`` 404, ``Conflict`` 409, ``LedgerError`` 422). The OpenAPI document is served at
+``/openapi.json`` (interactive at ``/docs``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Literal, TypeVar
+
+from fastapi import FastAPI, Path, Query, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from host import accounts, checkout
+from host.db.models import Cart, DeadLetter, Receipt, ReceiptAdjustment
+from host.errors import Conflict, Declined, HostError, LedgerError, NotFound, Rejected
+from host.payments import LedgerGateway
+from host.worker import HostWorker
+from smartcart.contract.topics import CART_ID_PATTERN
+
+T = TypeVar("T")
+
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+UuidPath = Annotated[str, Path(pattern=_UUID)]
+CartPath = Annotated[str, Path(pattern=CART_ID_PATTERN)]
+LineNo = Annotated[int, Path(ge=1, le=500)]
+# Far above any real basket; keeps sums inside 64-bit columns whatever a client sends.
+MAX_MINOR = 100_000_000_00
+
+_STATUS: dict[type[HostError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
+    Declined: status.HTTP_402_PAYMENT_REQUIRED,
+    LedgerError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    Rejected: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewCustomer(_In):
+    name: str = Field(min_length=1, max_length=120)
+    top_up_minor: int = Field(0, ge=0, le=MAX_MINOR, description="Opening balance, minor units.")
+
+
+class TopUp(_In):
+    amount_minor: int = Field(gt=0, le=MAX_MINOR)
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=64, description="Reuse on retry: posts once."
+    )
+
+
+class NewSession(_In):
+    cart_id: str = Field(pattern=CART_ID_PATTERN)
+    customer_id: str = Field(pattern=_UUID)
+
+
+class Refund(_In):
+    amount_minor: int | None = Field(
+        None, gt=0, le=MAX_MINOR, description="None: all that is left."
+    )
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class Correction(_In):
+    quantity: int = Field(ge=0, le=1000)
+    grams: int | None = Field(None, ge=0, le=100_000, description="Required for per-kg lines.")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class CustomerOut(BaseModel):
+    customer_id: str
+    name: str
+    balance_minor: int
+    currency: str
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    session_id: str
+    cart_id: str
+    customer_id: str
+    status: Literal["active", "unresolved", "checked_out", "abandoned"]
+    started_at: datetime
+    closed_at: datetime | None
+    open_unresolved: int
+    acked_seq: int
+
+
+class BasketLineOut(BaseModel):
+    sku: str
+    name: str
+    pricing: Literal["per_unit", "per_kg"]
+    quantity: int
+    grams: int | None
+    unit_price_minor: int
+    amount_minor: int
+
+
+class BasketOut(BaseModel):
+    session: SessionOut
+    lines: list[BasketLineOut]
+    total_minor: int
+    currency: str
+
+
+class AdjustmentOut(BaseModel):
+    adjustment_id: int
+    kind: Literal["refund", "correction"]
+    amount_minor: int = Field(description="> 0 back to the customer, < 0 charged extra.")
+    reason: str
+    transaction_id: str
+    created_at: datetime
+
+
+class ReceiptLineOut(BasketLineOut):
+    line_no: int
+    adjustments: list[AdjustmentOut]
+    effective_amount_minor: int
+
+
+class ReceiptOut(BaseModel):
+    receipt_id: str
+    session_id: str
+    request_id: str
+    customer_id: str
+    cart_id: str
+    lines: list[ReceiptLineOut]
+    total_minor: int
+    currency: str
+    balance_after_minor: int
+    charged_at: datetime
+
+
+class AdjustmentResult(BaseModel):
+    adjustment_id: int
+    receipt_id: str
+    line_no: int
+    kind: str
+    amount_minor: int
+    transaction_id: str
+    balance_minor: int
+    created_at: datetime
+
+
+class CartOut(BaseModel):
+    cart_id: str
+    applied_seq: int
+    online: bool
+    firmware: str | None
+    status_at: datetime | None
+    current_session_id: str | None
+
+
+class DeadLetterOut(BaseModel):
+    id: int
+    topic: str
+    reason: str
+    detail: str
+    payload_base64: str
+    received_at: datetime
+
+
+def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
+    """The API over ``worker``; with ``manage_worker`` the app starts and stops it too."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_worker:
+            worker.start()
+        try:
+            yield
+        finally:
+            if manage_worker:
+                worker.stop()
+
+    app = FastAPI(
+        title="smartcart checkout host",
+        version="1",
+        summary="Customers, wallets, sessions, live baskets, receipts, refunds, dead letters.",
+        lifespan=lifespan,
+    )
+    currency = worker.settings.currency
+
+    @app.exception_handler(HostError)
+    async def host_error(_request: Request, exc: HostError) -> JSONResponse:
+        code = next(
+            (c for t, c in _STATUS.items() if isinstance(exc, t)), status.HTTP_400_BAD_REQUEST
+        )
+        return JSONResponse({"detail": str(exc), "error": type(exc).__name__}, status_code=code)
+
+    def tx(fn: Callable[[Session], T]) -> T:
+        with worker.transaction() as s:
+            return fn(s)
+
+    def customer_out(s: Session, customer_id: str) -> CustomerOut:
+        c = accounts.customer(s, customer_id)
+        return CustomerOut(
+            customer_id=c.id,
+            name=c.name,
+            balance_minor=accounts.balance_minor(s, c.id),
+            currency=currency,
+            created_at=c.created_at,
+        )
+
+    def session_out(s: Session, session_id: str) -> SessionOut:
+        x = accounts.shopping_session(s, session_id)
+        cart = s.get(Cart, x.cart_id)
+        return SessionOut(
+            session_id=x.id,
+            cart_id=x.cart_id,
+            customer_id=x.customer_id,
+            status=x.status,  # type: ignore[arg-type]  # CHECK-constrained in the database
+            started_at=x.started_at,
+            closed_at=x.closed_at,
+            open_unresolved=x.open_unresolved,
+            acked_seq=0 if cart is None else cart.applied_seq,
+        )
+
+    def receipt_out(s: Session, receipt: Receipt) -> ReceiptOut:
+        lines = []
+        for r in checkout.receipt_lines(s, receipt.id):
+            adjustments = s.scalars(
+                select(ReceiptAdjustment)
+                .where(ReceiptAdjustment.receipt_line_id == r.id)
+                .order_by(ReceiptAdjustment.id)
+            )
+            lines.append(
+                ReceiptLineOut(
+                    line_no=r.line_no,
+                    sku=r.sku,
+                    name=r.name,
+                    pricing=r.pricing,  # type: ignore[arg-type]
+                    quantity=r.quantity,
+                    grams=r.grams,
+                    unit_price_minor=r.unit_price_minor,
+                    amount_minor=r.amount_minor,
+                    adjustments=[
+                        AdjustmentOut(
+                            adjustment_id=a.id,
+                            kind=a.kind,  # type: ignore[arg-type]
+                            amount_minor=a.amount_minor,
+                            reason=a.reason,
+                            transaction_id=a.transaction_id,
+                            created_at=a.created_at,
+                        )
+                        for a in adjustments
+                    ],
+                    effective_amount_minor=checkout.effective_amount_minor(s, r),
+                )
+            )
+        return ReceiptOut(
+            receipt_id=receipt.id,
+            session_id=receipt.session_id,
+            request_id=receipt.request_id,
+            customer_id=receipt.customer_id,
+            cart_id=receipt.cart_id,
+            lines=lines,
+            total_minor=receipt.total_minor,
+            currency=receipt.currency,
+            balance_after_minor=receipt.balance_after_minor,
+            charged_at=receipt.charged_at,
+        )
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/customers", status_code=201, tags=["customers"])
+    def create_customer(body: NewCustomer) -> CustomerOut:
+        customer_id = worker.create_customer(body.name, body.top_up_minor)
+        return tx(lambda s: customer_out(s, customer_id))
+
+    @app.get("/customers/{customer_id}", tags=["customers"])
+    def get_customer(customer_id: UuidPath) -> CustomerOut:
+        return tx(lambda s: customer_out(s, customer_id))
+
+    @app.post("/customers/{customer_id}/top-ups", tags=["customers"])
+    def top_up(customer_id: UuidPath, body: TopUp) -> CustomerOut:
+        worker.top_up(customer_id, body.amount_minor, body.idempotency_key)
+        return tx(lambda s: customer_out(s, customer_id))
+
+    @app.get("/customers/{customer_id}/receipts", tags=["receipts"])
+    def customer_receipts(customer_id: UuidPath) -> list[ReceiptOut]:
+        def read(s: Session) -> list[ReceiptOut]:
+            accounts.customer(s, customer_id)
+            rows = s.scalars(
+                select(Receipt)
+                .where(Receipt.customer_id == customer_id)
+                .order_by(Receipt.charged_at)
+            )
+            return [receipt_out(s, r) for r in rows]
+
+        return tx(read)
+
+    @app.post("/sessions", status_code=201, tags=["sessions"])
+    def start_session(body: NewSession) -> SessionOut:
+        session_id = worker.start_session(body.cart_id, body.customer_id)
+        return tx(lambda s: session_out(s, session_id))
+
+    @app.get("/sessions/{session_id}", tags=["sessions"])
+    def get_session(session_id: UuidPath) -> SessionOut:
+        return tx(lambda s: session_out(s, session_id))
+
+    @app.get("/sessions/{session_id}/basket", tags=["sessions"])
+    def get_basket(session_id: UuidPath) -> BasketOut:
+        def read(s: Session) -> BasketOut:
+            lines = [
+                BasketLineOut(
+                    sku=x.sku,
+                    name=x.name,
+                    pricing=x.pricing.value,
+                    quantity=x.quantity,
+                    grams=x.grams,
+                    unit_price_minor=x.unit_price_minor,
+                    amount_minor=x.amount_minor,
+                )
+                for x in accounts.basket(s, worker.catalog, session_id)
+            ]
+            return BasketOut(
+                session=session_out(s, session_id),
+                lines=lines,
+                total_minor=sum(x.amount_minor for x in lines),
+                currency=currency,
+            )
+
+        return tx(read)
+
+    @app.get("/sessions/{session_id}/receipt", tags=["receipts"])
+    def session_receipt(session_id: UuidPath) -> ReceiptOut:
+        def read(s: Session) -> ReceiptOut:
+            accounts.shopping_session(s, session_id)
+            row = checkout.receipt_for_session(s, session_id)
+            if row is None:
+                raise NotFound(f"session {session_id} has not checked out")
+            return receipt_out(s, row)
+
+        return tx(read)
+
+    @app.get("/receipts/{receipt_id}", tags=["receipts"])
+    def get_receipt(receipt_id: UuidPath) -> ReceiptOut:
+        def read(s: Session) -> ReceiptOut:
+            row = s.get(Receipt, receipt_id)
+            if row is None:
+                raise NotFound(f"no receipt {receipt_id}")
+            return receipt_out(s, row)
+
+        return tx(read)
+
+    @app.post("/receipts/{receipt_id}/lines/{line_no}/refund", tags=["receipts"])
+    def refund(receipt_id: UuidPath, line_no: LineNo, body: Refund) -> AdjustmentResult:
+        adj = tx(
+            lambda s: checkout.refund_line(
+                s, receipt_id, line_no, body.amount_minor, body.reason, LedgerGateway
+            )
+        )
+        return AdjustmentResult.model_validate(adj, from_attributes=True)
+
+    @app.post("/receipts/{receipt_id}/lines/{line_no}/correction", tags=["receipts"])
+    def correct(receipt_id: UuidPath, line_no: LineNo, body: Correction) -> AdjustmentResult:
+        adj = tx(
+            lambda s: checkout.correct_line(
+                s, receipt_id, line_no, body.quantity, body.grams, body.reason, LedgerGateway
+            )
+        )
+        return AdjustmentResult.model_validate(adj, from_attributes=True)
+
+    @app.get("/carts/{cart_id}", tags=["carts"])
+    def get_cart(cart_id: CartPath) -> CartOut:
+        def read(s: Session) -> CartOut:
+            cart = s.get(Cart, cart_id)
+            if cart is None:
+                raise NotFound(f"no cart {cart_id}")
+            return CartOut(
+                cart_id=cart.id,
+                applied_seq=cart.applied_seq,
+                online=cart.online,
+                firmware=cart.firmware,
+                status_at=cart.status_at,
+                current_session_id=cart.current_session_id,
+            )
+
+        return tx(read)
+
+    @app.get("/dead-letters", tags=["ops"])
+    def dead_letters(
+        reason: Annotated[str | None, Query(max_length=32)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[DeadLetterOut]:
+        def read(s: Session) -> list[DeadLetterOut]:
+            stmt = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)
+            if reason is not None:
+                stmt = stmt.where(DeadLetter.reason == reason)
+            return [
+                DeadLetterOut(
+                    id=d.id,
+                    topic=d.topic,
+                    reason=d.reason,
+                    detail=d.detail,
+                    payload_base64=base64.b64encode(d.payload).decode(),
+                    received_at=d.received_at,
+                )
+                for d in s.scalars(stmt)
+            ]
+
+        return tx(read)
+
+    return app

@@ -1,0 +1,146 @@
+"""The HTTP API: the staff and customer flows work, and bad input gets a 4xx with a message."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from hostkit import CartScript, wire
+
+from host.api import create_app
+from host.settings import HostSettings
+from host.worker import HostWorker
+
+
+@pytest.fixture
+def api(host: HostWorker) -> Iterator[TestClient]:
+    # Server exceptions come back as 500s (not raised), as a real client would see them.
+    with TestClient(create_app(host), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def read_mostly_api(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """One SQLite-backed API for the table of bad requests (they change nothing)."""
+    path = tmp_path_factory.mktemp("api") / "host.db"
+    shutil.copyfile(sqlite_template, path)
+    worker = HostWorker(HostSettings(database_url=f"sqlite:///{path}", worker_id="test-api"))
+    worker.prepare_database()
+    with TestClient(create_app(worker), raise_server_exceptions=False) as client:
+        yield client
+    worker.engine.dispose()
+
+
+def test_customer_session_basket_receipt_refund(api: TestClient, host: HostWorker) -> None:
+    r = api.post("/customers", json={"name": "Alice", "top_up_minor": 10_000})
+    assert r.status_code == 201, r.text
+    customer_id = r.json()["customer_id"]
+    assert (
+        api.post(f"/customers/{customer_id}/top-ups", json={"amount_minor": 500}).json()[
+            "balance_minor"
+        ]
+        == 10_500
+    )
+    r = api.post("/sessions", json={"cart_id": "cart-0001", "customer_id": customer_id})
+    assert r.status_code == 201, r.text
+    session_id = r.json()["session_id"]
+    cart = CartScript(session_id)
+    host.apply_messages([wire(cart.add("avocado")), wire(cart.add("golden-delicious", 250))])
+    basket = api.get(f"/sessions/{session_id}/basket").json()
+    assert basket["total_minor"] == 1500 + 800
+    assert {(x["sku"], x["grams"]) for x in basket["lines"]} == {
+        ("avocado", None),
+        ("golden-delicious", 250),
+    }
+    assert api.get(f"/sessions/{session_id}/receipt").status_code == 404
+    host.apply_messages([wire(cart.checkout())])
+    receipt = api.get(f"/sessions/{session_id}/receipt").json()
+    assert receipt["total_minor"] == 2300 and receipt["balance_after_minor"] == 10_500 - 2300
+    r = api.post(f"/receipts/{receipt['receipt_id']}/lines/1/refund", json={"reason": "returned"})
+    assert r.status_code == 200, r.text
+    assert r.json()["amount_minor"] == receipt["lines"][0]["amount_minor"]
+    again = api.get(f"/receipts/{receipt['receipt_id']}").json()
+    assert again["lines"][0]["effective_amount_minor"] == 0
+    assert (
+        api.get(f"/customers/{customer_id}").json()["balance_minor"]
+        == 10_500 - 2300 + again["lines"][0]["amount_minor"]
+    )
+    assert api.get("/carts/cart-0001").json()["applied_seq"] == 2
+
+
+NOBODY = str(uuid.uuid4())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "code"),
+    [
+        ("post", "/customers", {"name": ""}, 422),
+        ("post", "/customers", {"name": "A", "top_up_minor": -5}, 422),
+        ("post", "/customers", {"name": "A", "extra": 1}, 422),
+        ("post", "/customers", {"name": "A", "top_up_minor": 10**30}, 422),
+        ("post", "/customers", "not json", 422),
+        ("get", "/customers/not-a-uuid", None, 422),
+        ("get", f"/customers/{NOBODY}", None, 404),
+        ("post", f"/customers/{NOBODY}/top-ups", {"amount_minor": 100}, 404),
+        ("post", f"/customers/{NOBODY}/top-ups", {"amount_minor": 0}, 422),
+        ("post", "/sessions", {"cart_id": "Cart 1", "customer_id": NOBODY}, 422),
+        ("post", "/sessions", {"cart_id": "cart-0001", "customer_id": NOBODY}, 404),
+        ("get", f"/sessions/{NOBODY}/basket", None, 404),
+        ("get", f"/receipts/{NOBODY}", None, 404),
+        ("post", f"/receipts/{NOBODY}/lines/1/refund", {"reason": "x"}, 404),
+        ("post", f"/receipts/{NOBODY}/lines/0/refund", {"reason": "x"}, 422),
+        ("post", f"/receipts/{NOBODY}/lines/1/correction", {"quantity": -1, "reason": "x"}, 422),
+        ("get", "/carts/cart-9999", None, 404),
+        ("get", "/dead-letters?limit=0", None, 422),
+    ],
+)
+def test_bad_requests_get_4xx_with_a_message(
+    read_mostly_api: TestClient, method: str, path: str, body: object, code: int
+) -> None:
+    api = read_mostly_api
+    if isinstance(body, str):
+        r = api.request(method, path, content=body, headers={"content-type": "application/json"})
+    else:
+        r = api.request(method, path, json=body)
+    assert r.status_code == code, r.text
+    assert r.json()["detail"]
+
+
+def test_refund_beyond_the_line_is_a_conflict(api: TestClient, host: HostWorker) -> None:
+    customer_id = api.post("/customers", json={"name": "Bo", "top_up_minor": 5000}).json()[
+        "customer_id"
+    ]
+    session_id = api.post(
+        "/sessions", json={"cart_id": "cart-0001", "customer_id": customer_id}
+    ).json()["session_id"]
+    cart = CartScript(session_id)
+    host.apply_messages([wire(cart.add("kiwi")), wire(cart.checkout())])
+    receipt_id = api.get(f"/sessions/{session_id}/receipt").json()["receipt_id"]
+    r = api.post(
+        f"/receipts/{receipt_id}/lines/1/refund", json={"amount_minor": 501, "reason": "x"}
+    )
+    assert r.status_code == 409 and "exceeds" in r.json()["detail"]
+    r = api.post(
+        f"/receipts/{receipt_id}/lines/1/correction", json={"quantity": 1, "reason": "same"}
+    )
+    assert r.status_code == 409
+
+
+def test_openapi_document_is_served(api: TestClient) -> None:
+    doc = api.get("/openapi.json").json()
+    assert doc["info"]["title"] == "smartcart checkout host"
+    assert "/receipts/{receipt_id}/lines/{line_no}/refund" in doc["paths"]
+
+
+def test_dead_letters_are_listed(api: TestClient, host: HostWorker) -> None:
+    host.apply_messages([("smartcart/v1/carts/cart-0001/events", b"{oops")])
+    letters = api.get("/dead-letters").json()
+    assert [(d["reason"], d["topic"]) for d in letters] == [
+        ("not_json", "smartcart/v1/carts/cart-0001/events")
+    ]
