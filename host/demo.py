@@ -224,7 +224,7 @@ def print_result(console: Console, result: DemoResult) -> None:
     table.add_section()
     table.add_row("[bold]Total[/]", "", "", f"[bold]{kr(answer.total_minor, answer.currency)}[/]")
     console.print(table)
-    console.print(f"Total: {kr(answer.total_minor, answer.currency)}")
+    console.print(f"Charged: {kr(answer.total_minor, answer.currency)}")
     before, after = (
         kr(b, answer.currency) for b in (result.balance_before_minor, result.balance_after_minor)
     )

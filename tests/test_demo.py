@@ -52,10 +52,12 @@ def test_demo_charges_exactly_the_catalog_price_of_the_trip() -> None:
     out = run_demo()
     expected = catalog_total(DEFAULT_TRIP)
     assert expected == 7463  # the committed trip: 74,63 kr (a guard against editing it blind)
-    [total] = amounts(out, "Total")
+    [total] = amounts(out, "Charged")
     before, after = amounts(out, "Balance")
     assert total == expected
     assert before - after == expected
+    [total_row] = [ln for ln in out.splitlines() if "Total" in ln]
+    assert kr(expected) in total_row  # the receipt table's own total line
     assert "0,258 kg" in out and "25,00 kr/kg" in out  # two weighed bananas, per-kg price
     assert "Oatly" not in out  # added, then removed
 
@@ -72,7 +74,7 @@ def test_demo_plays_another_trip_with_a_weighed_removal(tmp_path: Path) -> None:
     trip.write_text("".join(json.dumps(s) + "\n" for s in steps))
     out = run_demo("--trip", str(trip), "--balance", "10000")
     expected = catalog_total(trip)
-    [total] = amounts(out, "Total")
+    [total] = amounts(out, "Charged")
     before, after = amounts(out, "Balance")
     assert (total, before, after) == (expected, 10000, 10000 - expected)
 
