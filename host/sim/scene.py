@@ -375,6 +375,20 @@ def draw_hand_labels(labels: np.ndarray, shapes: HandShapes, hand_id: int, arm_i
         cv2.line(labels, a, b, hand_id, shapes.digit_px)
 
 
+def _skin_mask(shapes: HandShapes, origin: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """Anti-aliased mask (uint8) of the bare skin: forearm, palm, fingers, thumb."""
+    ox, oy = origin
+    mask = np.zeros((size[1], size[0]), np.uint8)
+    shift = np.array([ox, oy])
+    cv2.fillPoly(mask, [shapes.forearm - shift], 255, cv2.LINE_AA)
+    centre = (shapes.palm_centre[0] - ox, shapes.palm_centre[1] - oy)
+    cv2.ellipse(mask, centre, shapes.palm_axes, shapes.palm_angle_deg, 0, 360, 255, -1, cv2.LINE_AA)
+    for a, b in shapes.digits:
+        cv2.line(mask, (a[0] - ox, a[1] - oy), (b[0] - ox, b[1] - oy), 255, shapes.digit_px,
+                 cv2.LINE_AA)  # fmt: skip
+    return mask
+
+
 def draw_hand(
     canvas: np.ndarray,
     pose: HandPose,
@@ -383,30 +397,51 @@ def draw_hand(
     hand_id: int = 0,
     arm_id: int = 0,
 ) -> HandShapes:
-    """Arm (sleeve and forearm, running off the image) then palm, fingers and thumb, in place.
+    """Sleeve (running off the image), then the skin: forearm, palm, fingers and thumb, in place.
 
-    Works on BGR or BGRA canvases (a BGRA canvas gets alpha 255 where the hand is). The hand
-    (palm, fingers, thumb) and the arm get separate label ids: only the hand is a training box.
+    The skin is shaded by its distance from its own edge, so palm and fingers read as rounded
+    rather than as flat cut paper, and each digit gets a thin darker outline where it lies over
+    its neighbour. Works on BGR or BGRA canvases (a BGRA canvas gets alpha where the hand is).
+    The hand (palm, fingers, thumb) and the arm get separate label ids: only the hand is a
+    training box.
     """
     shapes = hand_shapes(pose)
-    alpha = (255.0,) if canvas.shape[2] == 4 else ()
-    skin = (*pose.skin_bgr, *alpha)
-    edge = (*(c * 0.7 for c in pose.skin_bgr), *alpha)
-    light = (*(min(255.0, c * 1.06) for c in pose.skin_bgr), *alpha)
-    cv2.fillPoly(canvas, [shapes.forearm], skin, cv2.LINE_AA)
-    cv2.fillPoly(canvas, [shapes.arm], (*pose.sleeve_bgr, *alpha), cv2.LINE_AA)
-    for colour, grow in ((edge, 2), (skin, 0)):  # a darker outline first, then the skin
-        axes = (shapes.palm_axes[0] + grow // 2, shapes.palm_axes[1] + grow // 2)
-        cv2.ellipse(canvas, shapes.palm_centre, axes, shapes.palm_angle_deg, 0, 360, colour, -1,
-                    cv2.LINE_AA)  # fmt: skip
-        for a, b in shapes.digits:
-            cv2.line(canvas, a, b, colour, shapes.digit_px + grow, cv2.LINE_AA)
-    # The back of the hand catches the light: a soft highlight reads as a rounded shape.
-    hl_axes = (shapes.palm_axes[0] // 2, shapes.palm_axes[1] // 2)
-    cv2.ellipse(canvas, shapes.palm_centre, hl_axes, shapes.palm_angle_deg, 0, 360, light, -1,
-                cv2.LINE_AA)  # fmt: skip
+    four = canvas.shape[2] == 4
+    cv2.fillPoly(canvas, [shapes.arm], (*pose.sleeve_bgr, *((255.0,) if four else ())), cv2.LINE_AA)
     if labels is not None:
         draw_hand_labels(labels, shapes, hand_id, arm_id)
+    pts = np.vstack([shapes.forearm, np.array(shapes.digits).reshape(-1, 2),
+                     np.array([shapes.palm_centre])])  # fmt: skip
+    pad = max(shapes.palm_axes) + shapes.digit_px
+    H, W = canvas.shape[:2]
+    x0, y0 = max(0, int(pts[:, 0].min()) - pad), max(0, int(pts[:, 1].min()) - pad)
+    x1, y1 = min(W, int(pts[:, 0].max()) + pad), min(H, int(pts[:, 1].max()) + pad)
+    if x0 >= x1 or y0 >= y1:
+        return shapes
+    mask = _skin_mask(shapes, (x0, y0), (x1 - x0, y1 - y0))
+    inside = (mask > 127).astype(np.uint8)
+    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
+    shade = 0.68 + 0.4 * np.clip(dist / max(1.0, 1.1 * shapes.digit_px), 0, 1)
+    skin = np.array(pose.skin_bgr, np.float32)
+    colour = np.clip(shade[..., None] * skin, 0, 255)
+    edge = tuple(float(c) * 0.72 for c in pose.skin_bgr)
+    outline = np.zeros_like(colour)
+    outline[:] = colour
+    for a, b in shapes.digits:  # the digit's own outline separates it from its neighbours
+        mid = ((a[0] + b[0]) / 2 - x0, (a[1] + b[1]) / 2 - y0)
+        length = math.hypot(b[0] - a[0], b[1] - a[1]) + shapes.digit_px
+        angle = math.degrees(math.atan2(b[1] - a[1], b[0] - a[0]))
+        box = (mid, (length, shapes.digit_px), angle)
+        cv2.polylines(outline, [cv2.boxPoints(box).astype(np.int32)], True, edge, 1, cv2.LINE_AA)
+    palm = np.zeros_like(inside)  # outlines show where digits lie apart, not on the palm
+    centre = (shapes.palm_centre[0] - x0, shapes.palm_centre[1] - y0)
+    cv2.ellipse(palm, centre, shapes.palm_axes, shapes.palm_angle_deg, 0, 360, 1, -1)
+    colour = np.where(((inside > 0) & (palm == 0))[..., None], outline, colour)
+    a = mask[..., None].astype(np.float32) / 255
+    roi = canvas[y0:y1, x0:x1]
+    roi[..., :3] = (roi[..., :3] * (1 - a) + colour * a).astype(np.uint8)
+    if four:
+        roi[..., 3] = np.maximum(roi[..., 3], mask)
     return shapes
 
 
