@@ -1,5 +1,104 @@
-"""Command group (placeholder until its owner fills it in)."""
+"""``smartcart models``: train, export, evaluate and benchmark the cart's two ONNX models.
+
+Only typer and the standard library at module level. ``train-*``, ``export`` and ``retrain`` need
+the ``train`` extra (torch); ``evaluate`` and ``bench`` need only onnxruntime, like the cart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
 app = typer.Typer(no_args_is_help=True)
+
+RUNS_DIR = Path("artifacts")
+
+
+@app.command("train-recognizer")
+def train_recognizer(
+    out: Annotated[Path, typer.Option(help="Run folder")] = RUNS_DIR / "recognizer" / "run",
+    epochs: Annotated[int, typer.Option(min=1)] = 18,
+    size: Annotated[int, typer.Option(help="Training input size, px")] = 224,
+    seed: int = 0,
+    threads: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Fine-tune EfficientNet-Lite0 on the Grocery Store Dataset (EMA weights per epoch)."""
+    from models.train_recognizer import RecognizerTrainConfig, train
+
+    cfg = RecognizerTrainConfig(out, size_px=size, epochs=epochs, seed=seed, threads=threads)
+    typer.echo(f"run folder {train(cfg)}")
+
+
+@app.command("export")
+def export(
+    model: Annotated[str, typer.Argument(help="recognizer or detector")] = "recognizer",
+    run: Annotated[Path, typer.Option(help="Training run folder")] = RUNS_DIR
+    / "recognizer"
+    / "run",
+) -> None:
+    """Choose on val, export fp32 + int8 ONNX into models/ and update the manifest."""
+    if model == "recognizer":
+        from models.recognizer_release import choose, release
+
+        choice, table = choose(run)
+        for row in table:
+            typer.echo(json.dumps(row))
+        typer.echo(f"chosen: {choice}")
+        release(choice)
+    elif model == "detector":
+        from models.detector_release import release_detector
+
+        release_detector(run)
+    else:
+        raise typer.BadParameter(f"unknown model {model!r}")
+    typer.echo("manifest updated; now run `smartcart models evaluate --record`")
+
+
+@app.command("evaluate")
+def evaluate(
+    model: Annotated[str, typer.Argument(help="recognizer or detector")] = "recognizer",
+    record: Annotated[bool, typer.Option(help="Write the figures into the manifest")] = False,
+) -> None:
+    """Evaluate the committed models with ONNX Runtime (recognizer: the test split)."""
+    if model == "recognizer":
+        from models import manifest
+        from models.evaluate import evaluate_recognizer
+
+        reports, agreement = evaluate_recognizer("test")
+        metrics: dict = {"split": "test", "int8_fp32_top1_agreement": round(agreement, 4)}
+        for variant, rep in reports.items():
+            metrics[variant] = rep.as_dict()
+            typer.echo(f"{variant}: {json.dumps(rep.as_dict())}")
+            typer.echo(f"  most confused (true -> predicted, count): {list(rep.confused)}")
+        typer.echo(f"int8 vs fp32 top-1 agreement: {agreement:.4f}")
+        if record:
+            metrics["most_confused_fp32"] = [list(c) for c in reports["fp32"].confused]
+            manifest.set_metrics("recognizer", metrics)
+    elif model == "detector":
+        from models.detector_eval import evaluate_detector_cli
+
+        evaluate_detector_cli(record)
+    else:
+        raise typer.BadParameter(f"unknown model {model!r}")
+
+
+@app.command("bench")
+def bench(
+    threads: Annotated[int, typer.Option(min=1)] = 1,
+    runs: Annotated[int, typer.Option(min=5)] = 50,
+) -> None:
+    """Print latency (ms, median and p90) per crop / per frame, fp32 and int8."""
+    from models import manifest
+    from models.bench import bench as run_bench
+
+    for name in sorted(manifest.read()):
+        for variant in ("fp32", "int8"):
+            lat = run_bench(name, variant, threads, runs)
+            unit = "crop" if name == "recognizer" else "frame"
+            typer.echo(
+                f"{name:<10} {variant:<4} threads={threads}: {lat.median_ms:6.2f} ms/{unit} "
+                f"median, {lat.p90_ms:6.2f} ms p90 ({runs} runs)"
+            )
