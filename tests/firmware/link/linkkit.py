@@ -137,6 +137,7 @@ class Netcut:
         self.port = self._server.getsockname()[1]
         self.url = f"mqtt://127.0.0.1:{self.port}"
         self._up = True
+        self.refused = 0  # connection attempts turned away while cut
         self._socks: set[socket.socket] = set()
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
@@ -164,6 +165,7 @@ class Netcut:
                 return  # closed
             with self._lock:
                 if not self._up:
+                    self.refused += 1
                     _close(down)
                     continue
                 up = socket.create_connection(self._upstream)

@@ -5,6 +5,7 @@ will marks the cart offline, and checkout retries with one request id."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from smartcart.contract.topics import Channel, topic
 
 pytestmark = pytest.mark.mosquitto
 
+OFFLINE_S = 8.0  # how long the network cut lasts
 TRIP = [("banana", 131), ("kiwi", None), ("lemon", None), ("banana", 118), ("mango", None)]
 
 
@@ -149,9 +151,13 @@ def test_network_cut_mid_trip_loses_nothing_and_resends_the_same_ids(
         will = retained(mosquitto_url, topic(cart, Channel.STATUS), Channel.STATUS)
         assert isinstance(will, m.CartStatus) and will.state == "offline"
 
-        # Shopping goes on offline: the outbox is the queue.
-        sent += [link.submit(add(sku, g)) for sku, g in TRIP[3:]]
+        # Shopping goes on offline for a while (the cart keeps retrying with backoff): the
+        # outbox is the queue.
+        for sku, g in TRIP[3:]:
+            time.sleep(OFFLINE_S / 2)
+            sent.append(link.submit(add(sku, g)))
         assert [e.seq for e in outbox.unacked()] == [3, 4, 5]
+        assert netcut.refused >= 2  # it kept trying while the network was down
         host.acking = True
         netcut.restore()
         assert link.wait_ready(15)
