@@ -1,6 +1,6 @@
 """The link against the embedded broker (always available): a broker restart mid-trip, and a
 cart killed with SIGKILL mid-trip that resumes from its outbox and is charged exactly once for
-exactly the trip by the real host."""
+exactly the trip by the real host; checkout retries."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from host.db.models import AppliedEvent
 from host.settings import HostSettings
 from host.worker import HostWorker
 from smartcart.catalog import Pricing, default_catalog
+from smartcart.contract import messages as m
 
 CART_PROCESS = Path(__file__).with_name("cart_process.py")
 TRIP = [
@@ -90,6 +91,29 @@ def test_broker_restart_mid_trip_loses_nothing(tmp_path: Path) -> None:
         broker.stop()
     assert host.applied == {e.seq: e for e in sent}
     assert {e.event_id for e in host.received} == {e.event_id for e in sent}
+
+
+def test_checkout_retries_with_one_request_id_until_answered(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    # On the embedded broker: on a shared Mosquitto another developer's host could answer.
+    cart = unique_cart()
+    host = AckingHost(broker.url, cart)
+    host.ignore_checkouts = 2  # the host misses the first two requests
+    cfg = LinkConfig(cart_id=cart, broker_url=broker.url, checkout_retry_s=0.2)
+    with Outbox(tmp_path / "outbox.sqlite", cart) as outbox, CartLink(cfg, outbox) as link:
+        assert link.wait_ready(10)
+        session = host.start_session()
+        link.wait_session(10)
+        link.submit(add("kiwi"))
+        answer = link.checkout(timeout_s=15)
+        assert isinstance(answer, m.Receipt) and answer.session_id == session
+        assert link.session_id is None  # the receipt closed the session
+        assert outbox.session_events(session) == []
+    host.close()
+    assert len(host.checkouts) == 3
+    assert len({c.request_id for c in host.checkouts}) == 1
+    assert host.checkouts[0].last_seq == 1
 
 
 def spawn(broker: EmbeddedBroker, outbox: Path, cart: str, trip: Path, *flags: str):

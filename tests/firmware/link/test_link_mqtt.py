@@ -1,6 +1,6 @@
 """CartLink against a real broker: events arrive in order, acknowledgements prune the outbox,
 a network cut or broker restart mid-trip loses nothing and resends the same event ids, the last
-will marks the cart offline, and checkout retries with one request id."""
+will marks the cart offline."""
 
 from __future__ import annotations
 
@@ -209,21 +209,3 @@ def test_a_restarted_cart_resends_from_its_outbox(
         assert second.seq == 2
         assert link.wait_acked(10)
     assert host.applied == {1: first, 2: second}
-
-
-def test_checkout_retries_with_one_request_id_until_answered(
-    mosquitto_url: str, cart: str, outbox: Outbox, host: AckingHost
-) -> None:
-    host.ignore_checkouts = 2  # the host misses the first two requests
-    with CartLink(config(cart, mosquitto_url), outbox) as link:
-        assert link.wait_ready(10)
-        session = host.start_session()
-        link.wait_session(10)
-        link.submit(add("kiwi"))
-        answer = link.checkout(timeout_s=15)
-        assert isinstance(answer, m.Receipt) and answer.session_id == session
-        assert link.session_id is None  # the receipt closed the session
-    assert len(host.checkouts) == 3
-    assert len({c.request_id for c in host.checkouts}) == 1
-    assert host.checkouts[0].last_seq == 1
-    assert outbox.session_events(session) == []
