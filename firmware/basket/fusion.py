@@ -3,7 +3,7 @@
 Weight of an event = the settled level after the gesture minus the settled level before it,
 never a single step: a hand pressing the item down, grasping it, or leaning on the basket makes
 intermediate plateaus, and only the net change says what went in or out. "Before" is the last
-settled level ``add_before_s`` before an add's item came to rest (it is pressed down from then)
+settled level ``add_before_s`` before an add's item touched down (it is pressed down from then)
 or ``remove_before_s`` before a removed item started to move (the hand grasps first); "after"
 is the first level settled once the hand is gone (an add's decision time) or the item has been
 lifted (a remove). An event waits at most ``wait_s`` for that level. Then:
@@ -44,7 +44,7 @@ class NamedEvent:
     candidates: tuple[Candidate, ...]  # recognizer vote, best first
     certain: bool = True  # False: the zone could not see where the item came from
     decided_t_s: float | None = None  # when the zone decided (hand gone); default t_s
-    moved_t_s: float | None = None  # remove: when the item left its rest; default t_s
+    moved_t_s: float | None = None  # touched down (add) / lifted (remove); default guessed
 
 
 class Fuser:
@@ -111,7 +111,10 @@ class Fuser:
         return level
 
     def _moved(self, ev: NamedEvent) -> float:
-        return ev.t_s - 1.0 if ev.moved_t_s is None else ev.moved_t_s
+        """When the item touched down (add) or was lifted (remove); guessed where unknown."""
+        if ev.moved_t_s is not None:
+            return ev.moved_t_s
+        return ev.t_s if ev.action == "add" else ev.t_s - 1.0
 
     def _after(self, ev: NamedEvent) -> float | None:
         """First level settled once the hand is gone (add) or the item is lifted (remove)."""
@@ -127,7 +130,7 @@ class Fuser:
         if after is None:
             return None
         if ev.action == "add":
-            change = after - self._level_at(ev.t_s - self.add_before_s)
+            change = after - self._level_at(self._moved(ev) - self.add_before_s)
         else:
             change = self._level_at(self._moved(ev) - self.remove_before_s) - after
         return change if change >= self.min_change_g else False

@@ -12,11 +12,12 @@ A pure state machine over tracked boxes, tested by tables of frames (as supervis
 
 Events:
 - **add**: an item that travelled at least ``travel_px`` comes to rest inside; ``t_s`` is when
-  it stopped moving. Certain when it came from outside; otherwise (a track that began inside,
-  e.g. an item hidden by the carrying hand until it was over the basket) ``certain=False``.
+  it was at rest: stopped moving and let go by the hand. Certain when it came from outside;
+  otherwise (a track that began inside, e.g. an item hidden by the carrying hand until it was
+  over the basket) ``certain=False``.
 - **remove**: an item in the basket whose centre crosses out of the polygon (``t_s``: the
-  crossing), or that vanishes at the image border while moving (carried out of view; ``t_s``:
-  when last seen).
+  crossing), or that vanishes while moving (``t_s``: when last seen): carried out of view at the
+  image border, or lost from sight mid-lift (then uncertain).
 
 Not events: hovering (in and out without resting), empty hands (hands are never items), items
 shuffled inside (never outside, no weight change), a track that begins inside at rest (an item
@@ -42,7 +43,7 @@ class ZoneEvent:
     action: Literal["add", "remove"]
     t_s: float
     certain: bool = True  # False: the zone could not see where the item came from
-    moved_t_s: float | None = None  # remove: when the item left its rest (the lift)
+    moved_t_s: float | None = None  # add: when it stopped moving; remove: when it was lifted
 
 
 @dataclass(slots=True)
@@ -60,6 +61,7 @@ class _ItemState:
     streak: int = 0  # consecutive frames on the other side of ``inside``
     streak_t_s: float = 0.0  # time the streak began
     left_rest_t_s: float | None = None  # when it last started moving after a rest
+    held_t_s: float = -1.0  # last time a hand touched it
 
 
 class BasketZone:
@@ -74,6 +76,7 @@ class BasketZone:
         exit_s: float = 0.3,
         min_frames: int = 2,
         held_overlap: float = 0.15,
+        hand_margin: float = 0.25,
         forget_s: float = 30.0,
     ) -> None:
         self.polygon_px = tuple(polygon_px)
@@ -85,6 +88,7 @@ class BasketZone:
         self.exit_s = exit_s
         self.min_frames = min_frames
         self.held_overlap = held_overlap
+        self.hand_margin = hand_margin
         self.forget_s = forget_s
         self._items: dict[int, _ItemState] = {}
 
@@ -96,7 +100,12 @@ class BasketZone:
         return {tid for tid, s in self._items.items() if s.in_basket}
 
     def held(self, box: Box, hands: Sequence[Box]) -> bool:
-        return any(overlap_fraction(box, h) > self.held_overlap for h in hands)
+        """A hand touches the item: its box, grown by ``hand_margin`` of its size on each side
+        (fingers hold an item from one side, so the boxes barely overlap), covers part of it."""
+        m = self.hand_margin
+        grown = [(h[0] - m * (h[2] - h[0]), h[1] - m * (h[3] - h[1]),
+                  h[2] + m * (h[2] - h[0]), h[3] + m * (h[3] - h[1])) for h in hands]  # fmt: skip
+        return any(overlap_fraction(box, g) > self.held_overlap for g in grown)
 
     def _touches_border(self, box: Box) -> bool:
         w, h = self.frame_wh
@@ -135,14 +144,21 @@ class BasketZone:
             if was_still_s >= self.rest_s:
                 st.left_rest_t_s = t_s  # it had been lying still: this is the lift
             st.anchor, st.anchor_t_s = (cx, cy), t_s
-        resting = t_s - st.anchor_t_s >= self.rest_s and not self.held(tr.xyxy_px, hands)
+        held = self.held(tr.xyxy_px, hands)
+        if held:
+            st.held_t_s = t_s
+        resting = t_s - st.anchor_t_s >= self.rest_s and not held
         if not (st.inside and resting) or st.in_basket:
             return
         if st.travelled_px >= self.travel_px:
             # Came to rest somewhere new: an add, certain if it was seen coming in. A track that
             # began inside (hidden by the hand until then) may be an add or a shuffle: the
             # scale decides.
-            events.append(ZoneEvent(tr.track_id, "add", st.anchor_t_s, st.came_from_outside))
+            # At rest since the later of: it stopped moving, the hand let go of it.
+            rest_t_s = max(st.anchor_t_s, st.held_t_s)
+            events.append(
+                ZoneEvent(tr.track_id, "add", rest_t_s, st.came_from_outside, st.anchor_t_s)
+            )
         st.in_basket, st.presumed, st.came_from_outside = True, False, False
 
     def _crossing(
@@ -167,13 +183,14 @@ class BasketZone:
             st.in_basket = st.presumed = False
 
     def _vanished(self, t_s: float, events: list[ZoneEvent]) -> None:
-        """Items in the basket last seen moving at the border, gone for ``exit_s``: carried out."""
+        """Items in the basket that vanished while moving, gone for ``exit_s``: carried out of
+        view at the image border (certain), or lost from sight mid-lift inside the image
+        (uncertain: the scale decides)."""
         for tid, st in self._items.items():
             gone_s = t_s - st.last_seen_t_s
             moving = st.last_seen_t_s - st.anchor_t_s < self.rest_s
-            if (st.in_basket or st.presumed) and st.at_border and moving and gone_s >= self.exit_s:
-                events.append(
-                    ZoneEvent(tid, "remove", st.last_seen_t_s, st.in_basket, st.left_rest_t_s)
-                )
+            if (st.in_basket or st.presumed) and moving and gone_s >= self.exit_s:
+                certain = st.in_basket and st.at_border
+                events.append(ZoneEvent(tid, "remove", st.last_seen_t_s, certain, st.left_rest_t_s))
                 st.in_basket = st.presumed = False
                 st.came_from_outside = True

@@ -14,7 +14,7 @@ Unmatched high-score detections start tentative tracks, confirmed after ``min_hi
 A track unmatched for ``lost_buffer_s`` is dropped. Matching is per class (a hand never takes
 over a product's identity) and greedy on IoU, which at the handful of objects in a basket picks
 the same pairs as the Hungarian method. Lost tracks may also be re-found by centre distance
-(an item carried while hidden moves without overlap).
+(an item carried while hidden moves without overlap), but only if it was moving when lost.
 
 Identity through occlusion is pinned by tests (tests/firmware/track).
 """
@@ -92,6 +92,7 @@ class ByteTracker:
         min_hits: int = 2,
         lost_buffer_s: float = 1.5,
         max_jump: float = 1.5,
+        min_jump_speed: float = 15.0,
     ) -> None:
         self.high_score = high_score
         self.low_score = low_score
@@ -101,6 +102,7 @@ class ByteTracker:
         self.min_hits = min_hits
         self.lost_buffer_s = lost_buffer_s
         self.max_jump = max_jump  # re-find a lost track within this many box diagonals
+        self.min_jump_speed = min_jump_speed  # px/s: below it a lost track is at rest
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._t_s: float | None = None
@@ -108,16 +110,29 @@ class ByteTracker:
     def _predict(self, track: _Track, t_s: float) -> np.ndarray:
         dt = t_s - track.t_s
         # Damped: a hidden item is more likely held still than flying on in a straight line.
-        return track.box + track.velocity * min(dt, 0.2)
+        box = track.box + track.velocity * min(dt, 0.2)
+        centre, half = (box[:2] + box[2:]) / 2, np.abs(box[2:] - box[:2]) / 2
+        return np.concatenate([centre - half, centre + half])  # never inside out
 
     def _similarity(self, tracks: list[_Track], boxes: np.ndarray, t_s: float) -> np.ndarray:
         if not tracks or len(boxes) == 0:
             return np.zeros((len(tracks), len(boxes)))
         pred = np.stack([self._predict(t, t_s) for t in tracks])
-        sim = iou_matrix(pred, boxes)
+        # IoU damped by the size ratio: an item does not shrink to a third between two frames,
+        # but a small item carried over a big one that a hand hides overlaps it well enough.
+        area_p = np.prod(np.clip(pred[:, 2:] - pred[:, :2], 0, None), axis=1)[:, None]
+        area_b = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)[None, :]
+        ratio = np.minimum(area_p, area_b) / np.maximum(np.maximum(area_p, area_b), 1e-9)
+        sim = iou_matrix(pred, boxes) * np.sqrt(ratio)
         # Lost tracks (not matched last frame) may be re-found by centre distance.
         for i, tr in enumerate(tracks):
             if tr.t_s >= (self._t_s or t_s):
+                continue
+            # Only a track lost while moving (carried) may jump: one lost at rest (hidden by a
+            # hand reaching past) reappears where it was, and IoU finds it there; letting it
+            # jump would hand a resting item's identity to an item carried in nearby.
+            speed = float(np.hypot(*((tr.velocity[:2] + tr.velocity[2:]) / 2)))
+            if speed < self.min_jump_speed:
                 continue
             diag = float(np.hypot(*(pred[i, 2:] - pred[i, :2])))
             centre = (pred[i, :2] + pred[i, 2:]) / 2
