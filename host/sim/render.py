@@ -34,7 +34,7 @@ from smartcart.catalog import default_catalog
 from smartcart.dataset import cache_dir
 from smartcart.feed.format import FeedMeta, FeedWriter
 
-RENDERER_VERSION = "3"  # bump when output changes, so cached feeds are re-rendered
+RENDERER_VERSION = "4"  # bump when output changes, so cached feeds are re-rendered
 EXPOSURE_FRAMES = 0.5  # shutter open for half the frame interval: the blur length
 _NOISE_BANK = 6
 
