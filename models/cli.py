@@ -20,15 +20,40 @@ RUNS_DIR = Path("artifacts")
 @app.command("train-recognizer")
 def train_recognizer(
     out: Annotated[Path, typer.Option(help="Run folder")] = RUNS_DIR / "recognizer" / "run",
-    epochs: Annotated[int, typer.Option(min=1)] = 18,
-    size: Annotated[int, typer.Option(help="Training input size, px")] = 224,
+    epochs: Annotated[int, typer.Option(min=1)] = 7,
+    size: Annotated[int, typer.Option(help="Input size of the last epochs, px")] = 160,
+    low_res_epochs: Annotated[int, typer.Option(help="Epochs at --low-res first")] = 0,
+    low_res: Annotated[int, typer.Option(help="Input size of the first epochs, px")] = 160,
     seed: int = 0,
     threads: Annotated[int, typer.Option(min=1)] = 2,
 ) -> None:
     """Fine-tune EfficientNet-Lite0 on the Grocery Store Dataset (EMA weights per epoch)."""
     from models.train_recognizer import RecognizerTrainConfig, train
 
-    cfg = RecognizerTrainConfig(out, size_px=size, epochs=epochs, seed=seed, threads=threads)
+    cfg = RecognizerTrainConfig(
+        out,
+        size_px=size,
+        epochs=epochs,
+        low_res_px=low_res,
+        low_res_epochs=low_res_epochs,
+        seed=seed,
+        threads=threads,
+    )
+    typer.echo(f"run folder {train(cfg)}")
+
+
+@app.command("train-detector")
+def train_detector(
+    data: Annotated[Path, typer.Argument(help="`smartcart sim trainset` folder (YOLO layout)")],
+    out: Annotated[Path, typer.Option(help="Run folder")] = RUNS_DIR / "detector" / "run",
+    epochs: Annotated[int, typer.Option(min=1)] = 8,
+    seed: int = 0,
+    threads: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Train the product/hand detector on rendered frames (EMA weights per epoch)."""
+    from models.train_detector import DetectorTrainConfig, train
+
+    cfg = DetectorTrainConfig(data, out, epochs=epochs, seed=seed, threads=threads)
     typer.echo(f"run folder {train(cfg)}")
 
 

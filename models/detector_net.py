@@ -22,7 +22,7 @@ STRIDE = 8
 NUM_CLASSES = 2  # product, hand
 STRIDE8_BLOCK = 5  # output of _blocks[4] is the last stride-8 (40-channel) map
 LAST_BLOCK = 11  # _blocks[0:11] end at the 112-channel, stride-16 stage
-FROZEN_BLOCKS = 3  # stem + _blocks[0:3] (stride <= 4) keep their ImageNet weights
+FROZEN_BLOCKS = 5  # stem + _blocks[0:5] (stride <= 8) keep their ImageNet weights: CPU budget
 NECK_CH = 64
 BOX_SCALE_PX = 16.0  # box head output unit: keeps raw values near 1 for typical objects
 PRIOR = 0.01  # initial heatmap probability (focal-loss practice: avoids a flood of false peaks)

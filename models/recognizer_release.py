@@ -60,7 +60,7 @@ def load_net(checkpoint: Path) -> RecognizerNet:
 
 
 def choose(
-    run_dir: Path, candidates: int = 3, sizes: tuple[int, ...] = (224, 256)
+    run_dir: Path, candidates: int = 3, sizes: tuple[int, ...] = (160, 192, 224)
 ) -> tuple[Choice, list[dict]]:
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     # Prefer later epochs on ties: the EMA keeps improving as the learning rate anneals.

@@ -41,7 +41,7 @@ class RecognizerTrainConfig:
     lr_backbone: float = 5e-4
     lr_head: float = 2e-3
     weight_decay: float = 0.05
-    warmup_epochs: float = 1.0
+    warmup_epochs: float = 0.5
     label_smoothing: float = 0.1
     mix_prob: float = 0.3  # a short schedule: mixing less often lets the model fit
     ema_decay: float = 0.998

@@ -1,0 +1,90 @@
+"""Evaluate the committed detector with ONNX Runtime on rendered frames (no torch).
+
+The frames come from ``smartcart sim trainset`` with a seed never used for training (1000 by
+default), rendered at the cart's lores size, and go through ``firmware.vision.detector.Detector``
+exactly as on the cart (letterbox, decode, NMS), at a low score threshold so AP sees the whole
+precision/recall curve.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from firmware.vision.detector import Detector
+from firmware.vision.types import DetectionClass
+from models import manifest
+from models.detection_metrics import average_precision
+from models.detector_data import read_yolo
+
+EVAL_SEED = 1000
+EVAL_SIZE_WH_PX = (320, 240)
+AP_SCORE_THRESHOLD = 0.05
+
+
+@dataclass(frozen=True)
+class DetectorReport:
+    variant: str
+    frames: int
+    product_ap50: float
+    hand_ap50: float
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "frames": self.frames,
+            "product_ap50": round(self.product_ap50, 4),
+            "hand_ap50": round(self.hand_ap50, 4),
+        }
+
+
+def render_eval_set(out_dir: Path, frames: int, seed: int = EVAL_SEED) -> Path:
+    from host.sim.trainset import generate
+
+    generate(out_dir, frames, seed, size_px=EVAL_SIZE_WH_PX, progress=False)
+    return out_dir
+
+
+def evaluate_on(folder: Path, variant: manifest.Variant) -> DetectorReport:
+    entry = manifest.entry("detector")
+    detector = Detector(
+        manifest.verify(entry, variant), threads=2, score_threshold=AP_SCORE_THRESHOLD
+    )
+    height, width = detector.input_hw_px
+    # Frames are read at their own size: Detector letterboxes them like the cart does.
+    samples = read_yolo(folder, ("train", "val"), EVAL_SIZE_WH_PX)
+    predictions = []
+    for s in samples:
+        frame_bgr = np.ascontiguousarray(s.chw.transpose(1, 2, 0)[:, :, ::-1]).astype(np.uint8)
+        predictions.append(detector.detect(frame_bgr))
+    truths = [(s.xyxy_px, s.class_ids) for s in samples]
+    return DetectorReport(
+        variant,
+        len(samples),
+        average_precision(predictions, truths, DetectionClass.PRODUCT.value),
+        average_precision(predictions, truths, DetectionClass.HAND.value),
+    )
+
+
+def evaluate_detector(
+    frames: int = 200,
+    folder: Path | None = None,
+    variants: tuple[manifest.Variant, ...] = ("fp32", "int8"),
+) -> dict[str, DetectorReport]:
+    if folder is not None and folder.is_dir():
+        return {v: evaluate_on(folder, v) for v in variants}
+    with tempfile.TemporaryDirectory() as tmp:
+        render_eval_set(Path(tmp), frames)
+        return {v: evaluate_on(Path(tmp), v) for v in variants}
+
+
+def evaluate_detector_cli(record: bool, frames: int = 200, folder: Path | None = None) -> None:
+    reports = evaluate_detector(frames, folder)
+    for variant, rep in reports.items():
+        print(f"{variant}: {json.dumps(rep.as_dict())}")
+    if record:
+        metrics = {"eval_seed": EVAL_SEED, **{v: r.as_dict() for v, r in reports.items()}}
+        manifest.set_metrics("detector", metrics)

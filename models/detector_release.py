@@ -1,0 +1,82 @@
+"""From a detector training run to the committed detector: choose on val, export, quantise.
+
+The epoch is chosen by the product AP@0.5 logged on the training set's own val split; frames
+from seeds never used in training are reserved for ``smartcart models evaluate detector``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from models import manifest
+from models.detector_data import read_yolo
+from models.detector_net import NUM_CLASSES, STRIDE, DetectorNet
+from models.export import check_against_torch, export_fp32, quantize_int8
+from models.train_detector import INPUT_WH_PX
+
+VERSION = "1.0.0"
+CALIBRATION_FRAMES = 128
+
+
+def best_checkpoint(run_dir: Path) -> tuple[Path, float]:
+    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    best = max(history, key=lambda r: (r["val_product_ap50_ema"] or 0.0, r["epoch"]))
+    return run_dir / f"ema_epoch{best['epoch']:02d}.pt", best["val_product_ap50_ema"]
+
+
+def release_detector(run_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict:
+    torch.set_num_threads(2)
+    config = json.loads((run_dir / "config.json").read_text())
+    checkpoint, val_ap = best_checkpoint(run_dir)
+    net = DetectorNet()
+    net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    net.eval()
+    width, height = INPUT_WH_PX
+    fp32 = export_fp32(
+        net,
+        torch.zeros(1, 3, height, width),
+        out_dir / "detector-fp32.onnx",
+        ("heatmap", "box"),
+        dynamic_batch=False,
+    )
+    frames = read_yolo(Path(config["data_dir"]), ("train",), INPUT_WH_PX)
+    picked = np.random.default_rng(0).choice(len(frames), CALIBRATION_FRAMES, replace=False)
+    batches = [frames[i].chw[None] for i in picked]
+    int8 = quantize_int8(fp32, out_dir / "detector-int8.onnx", iter(batches))
+    max_diff = check_against_torch(net, fp32, batches[0], atol=1e-2)
+    record = {
+        "version": VERSION,
+        "task": "basket detection: product and hand boxes (CenterNet-style, stride 8)",
+        "variants": {
+            v: {"file": p.name, "sha256": manifest.sha256_of(p)}
+            for v, p in (("fp32", fp32), ("int8", int8))
+        },
+        "input": {
+            "name": "image",
+            "shape": [1, 3, height, width],
+            "dtype": "float32",
+            "layout": "NCHW",
+            "color": "RGB",
+            "range": [0, 255],
+            "preprocess": "firmware.vision.preprocess.letterbox_chw (fit, centred, grey 114)",
+        },
+        "outputs": {
+            "heatmap": [1, NUM_CLASSES, height // STRIDE, width // STRIDE],
+            "box": [1, 4, height // STRIDE, width // STRIDE],
+            "stride_px": STRIDE,
+        },
+        "labels": ["product", "hand"],
+        "training": {
+            "checkpoint": checkpoint.name,
+            "data": config["data_dir"],
+            "val_product_ap50": val_ap,
+            "ort_vs_torch_max_abs_diff": max_diff,
+        },
+        "metrics": {},
+    }
+    manifest.write_model("detector", record)
+    return record
