@@ -70,12 +70,20 @@ def demo(
     """Broker + host + a cart on embedded defaults; prints the receipt and the new balance."""
     from rich.console import Console
 
+    from firmware.link.errors import LinkError
+    from host.errors import HostError
+    from smartcart.feed.errors import FeedError
+
     console = Console()
-    with tempfile.TemporaryDirectory(prefix="smartcart-demo-") as tmp:
-        result = run_demo(
-            Path(tmp), trip, console, broker_url=broker_url, speed=speed,
-            customer=customer, balance_minor=balance, cart_id=cart_id,
-        )  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory(prefix="smartcart-demo-") as tmp:
+            result = run_demo(
+                Path(tmp), trip, console, broker_url=broker_url, speed=speed,
+                customer=customer, balance_minor=balance, cart_id=cart_id,
+            )  # fmt: skip
+    except (LinkError, HostError, FeedError) as e:
+        console.print(f"[bold red]demo failed:[/] {e}")
+        raise typer.Exit(1) from e
     print_result(console, result)
     if result.answer.type != "receipt":
         raise typer.Exit(1)
@@ -95,6 +103,7 @@ def run_demo(
     """Run the demo with its state under ``workdir``; returns what the cart was told."""
     from contextlib import ExitStack
 
+    from firmware.link.errors import LinkError
     from firmware.link.mqtt import CartLink, LinkConfig
     from firmware.link.outbox import Outbox
     from host.broker import EmbeddedBroker
@@ -135,7 +144,7 @@ def run_demo(
             CartLink(LinkConfig(cart_id=cart_id, broker_url=broker_url, firmware="demo"), outbox)
         )
         if not link.wait_ready(_WAIT_S):
-            raise typer.Exit(f"the cart could not reach the broker at {broker_url}")
+            raise LinkError(f"the cart could not reach the broker at {broker_url}")
         session_id = host.start_session(cart_id, customer_id)
         link.wait_session(_WAIT_S)
         who = f"session {session_id[:8]} for {customer}"
@@ -178,13 +187,17 @@ def _forget_broker_session(broker_url: str, cart_id: str) -> None:
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion
 
+    from firmware.link.errors import LinkError
     from firmware.link.mqtt import BrokerAddress
 
     address = BrokerAddress.parse(broker_url)
     client = paho.Client(CallbackAPIVersion.VERSION2, client_id=cart_id, clean_session=True)
     if address.username is not None:
         client.username_pw_set(address.username, address.password)
-    client.connect(address.host, address.port)
+    try:
+        client.connect(address.host, address.port)
+    except OSError as e:
+        raise LinkError(f"cannot reach the broker at {broker_url}: {e}") from e
     client.loop_start()
     client.disconnect()
     client.loop_stop()

@@ -22,13 +22,18 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 app = typer.Typer(add_completion=False)
 
 _SKUS = ("kiwi", "lemon", "lime", "avocado", "mango", "garlic", "cucumber", "aubergine")
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(1)
 
 
 def _ms(samples: list[float]) -> str:
@@ -86,7 +91,7 @@ def bench(
         outbox = stack.enter_context(Outbox(work / "cart.sqlite", cart))
         link = stack.enter_context(CartLink(LinkConfig(cart_id=cart, broker_url=url), outbox))
         if not link.wait_ready(20):
-            raise typer.Exit(f"cannot reach {url}")
+            _fail(f"cannot reach {url}")
         customer = host.create_customer("Bench", top_up_minor=0)
 
         def session() -> None:
@@ -100,7 +105,7 @@ def bench(
             seq = link.submit(change(i)).seq
             t = time.perf_counter()
             if not link.wait_acked(10):
-                raise typer.Exit(f"event {i} not acknowledged within 10 s")
+                _fail(f"event {i} not acknowledged within 10 s")
             trip.append(time.perf_counter() - t)
             wire.append(seen.first_seen(seq, timeout_s=5) - t)
         typer.echo(f"on the wire {_ms(wire)}")
@@ -114,7 +119,7 @@ def bench(
             link.submit(change(i))
         submitted_s = time.perf_counter() - t
         if not link.wait_acked(120):
-            raise typer.Exit("burst not acknowledged within 120 s")
+            _fail("burst not acknowledged within 120 s")
         total_s = time.perf_counter() - t
         typer.echo(
             f"burst       {burst} events: submitted in {submitted_s:.2f} s, all acknowledged "
@@ -149,7 +154,7 @@ class _Sniffer:
         self._client.subscribe(topic_name, qos=1)
         self._client.loop_start()
         if not subscribed.wait(10):
-            raise typer.Exit(f"the sniffer could not subscribe at {url}")
+            _fail(f"the sniffer could not subscribe at {url}")
 
     def _on_message(self, client: object, userdata: object, msg: object) -> None:
         import json
@@ -165,7 +170,7 @@ class _Sniffer:
     def first_seen(self, seq: int, timeout_s: float) -> float:
         with self._cond:
             if not self._cond.wait_for(lambda: seq in self._seen, timeout_s):
-                raise typer.Exit(f"event {seq} never reached the broker's subscribers")
+                _fail(f"event {seq} never reached the broker's subscribers")
             return self._seen[seq]
 
     def __enter__(self) -> _Sniffer:

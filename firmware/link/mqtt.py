@@ -47,6 +47,7 @@ from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware.basket.changes import BasketChange
 from firmware.link.basket import Basket
@@ -361,7 +362,7 @@ class CartLink:
         client: paho.Client,
         userdata: object,
         flags: paho.ConnectFlags,
-        reason: paho.ReasonCode,
+        reason: ReasonCode,
         properties: object,
     ) -> None:
         if reason.is_failure:
@@ -374,7 +375,7 @@ class CartLink:
         client: paho.Client,
         userdata: object,
         flags: object,
-        reason: paho.ReasonCode,
+        reason: ReasonCode,
         properties: object,
     ) -> None:
         self._signals.put(_Disconnected(str(reason)))
@@ -384,7 +385,7 @@ class CartLink:
         client: paho.Client,
         userdata: object,
         mid: int,
-        reasons: list[paho.ReasonCode],
+        reasons: list[ReasonCode],
         properties: object,
     ) -> None:
         self._signals.put(_Subscribed(mid))
@@ -392,7 +393,7 @@ class CartLink:
     def _on_paho_message(
         self, client: paho.Client, userdata: object, msg: paho.MQTTMessage
     ) -> None:
-        self._signals.put(_Inbound(msg.topic, msg.payload))
+        self._signals.put(_Inbound(msg.topic, bytes(msg.payload)))
 
     # ---- the worker ----
 
