@@ -21,6 +21,6 @@ def test_bench_prints_all_figures(tmp_path: Path, capsys: pytest.CaptureFixture[
         "overhead",
         "pipeline, gate on",
         "idle cart",
-        "latency rest->event",
+        "latency rest->outbox",
     ):
         assert figure in out
