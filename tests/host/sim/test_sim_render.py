@@ -136,6 +136,18 @@ def test_scale_steps_by_the_truth_grams(feed_dir: Path, trip) -> None:
             assert abs(step) < 6
 
 
+def test_hand_pushes_while_it_presses(feed_dir: Path, trip) -> None:
+    scale = open_feed(feed_dir).scale()
+    assert scale is not None
+    for action in trip.actions:
+        if action.kind == "add" and action.press_s is not None:
+            p0, p1 = action.press_s
+            pressing = scale.grams[(scale.t_s > p0 + 0.15) & (scale.t_s < p1)]
+            settled = scale.at(action.end_s + 0.5)
+            if len(pressing):  # presses can be shorter than one 10 Hz sample
+                assert pressing.max() > settled + 15
+
+
 def test_cached_feed_is_rendered_once(feed_dir: Path) -> None:
     stamp = (feed_dir / "video.avi").stat().st_mtime_ns
     assert cached_feed(SEED, **OPTIONS) == feed_dir
