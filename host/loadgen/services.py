@@ -23,6 +23,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,13 +180,16 @@ def _pg_bin(name: str) -> str:
 class PrivatePostgres:
     """A throwaway PostgreSQL cluster: ``with PrivatePostgres(dir) as pg: pg.url; pg.restart()``."""
 
-    def __init__(self, directory: Path, port: int | None = None) -> None:
-        self.directory = directory
-        self.data = directory / "data"
-        self.port = port or free_port()
+    def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
         self._as: list[str] = []
         if os.geteuid() == 0:
             self._as = ["runuser", "-u", "postgres", "--"]
+        if directory is None or self._as:
+            # The postgres user must reach the directory: pytest's tmp tree is root-only.
+            directory = Path(tempfile.mkdtemp(prefix="smartcart-pg-"))
+        self.directory = directory
+        self.data = directory / "data"
+        self.port = port or free_port()
 
     @property
     def url(self) -> str:
