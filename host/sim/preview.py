@@ -27,7 +27,12 @@ def _caption(e: TruthEvent) -> str:
     return f"{e.t:.2f}s {'+' if action == 'add' else '-'} {sku}{grams}"
 
 
-def _label(img: np.ndarray, text: str, org: tuple[int, int], colour=_WHITE, scale=0.42) -> None:
+Colour = tuple[int, int, int]
+
+
+def _label(
+    img: np.ndarray, text: str, org: tuple[int, int], colour: Colour = _WHITE, scale: float = 0.42
+) -> None:
     # A dark band behind the text keeps it readable on any background.
     (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
     x, y = org
@@ -71,7 +76,7 @@ def contact_sheet(feed: Feed, *, columns: int = 4) -> np.ndarray:
     times = feed.frame_times()
     end_s = float(times[-1]) if len(times) else 0.0
     # Adds: shortly after they settle; removes: as they leave (the truth t is the crossing).
-    wanted = [(0.0, [("start", _WHITE)])]
+    wanted: list[tuple[float, list[tuple[str, Colour]]]] = [(0.0, [("start", _WHITE)])]
     for e in truth:
         action = e.resolved()[0]
         t = e.t + 0.6 if action == "add" else max(0.0, e.t - 0.15)
@@ -97,7 +102,9 @@ def contact_sheet(feed: Feed, *, columns: int = 4) -> np.ndarray:
     return np.vstack([sheet, _scale_strip(feed.scale(), truth, sheet.shape[1], end_s)])
 
 
-def gif_frames(feed: Feed, *, fps: float = 4.0, start_s: float = 0.0, seconds: float | None = None):
+def gif_frames(
+    feed: Feed, *, fps: float = 4.0, start_s: float = 0.0, seconds: float | None = None
+) -> list[np.ndarray]:
     truth = sorted(feed.truth() or [], key=lambda e: e.t)
     scale = feed.scale()
     next_t = start_s

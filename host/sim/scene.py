@@ -335,7 +335,7 @@ def hand_shapes(pose: HandPose) -> HandShapes:
     n = np.array([-d[1], d[0]])
     wrist = np.array(pose.wrist_px)
 
-    def quad(a, b, wa, wb):
+    def quad(a: np.ndarray, b: np.ndarray, wa: float, wb: float) -> np.ndarray:
         return np.array([a + n * wa, b + n * wb, b - n * wb, a - n * wa]).astype(np.int32)
 
     cuff = wrist - d * pose.sleeve_cm * s
@@ -472,7 +472,9 @@ def motion_blur(patch: np.ndarray, velocity_px: tuple[float, float]) -> np.ndarr
     return cv2.filter2D(patch, -1, k, borderType=cv2.BORDER_CONSTANT)
 
 
-def composite_layer(frame: np.ndarray, layer: np.ndarray, velocity_px=(0.0, 0.0)) -> None:
+def composite_layer(
+    frame: np.ndarray, layer: np.ndarray, velocity_px: tuple[float, float] = (0.0, 0.0)
+) -> None:
     """Composite a full-frame BGRA layer onto a BGR frame in place, motion-blurred along
     ``velocity_px`` (the motion during one exposure). Only the layer's opaque box is touched.
 

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from host.sim.errors import SimError
-from host.sim.scene import BasketView, product_length_cm
+from host.sim.scene import DEFAULT_POLYGON, BasketView, product_length_cm, random_hand_colours
 from smartcart.catalog import Catalog, Pricing
 from smartcart.feed.format import TruthEvent
 
@@ -166,12 +166,6 @@ def _angle(view: BasketView, frm: tuple[float, float], to: tuple[float, float]) 
     return math.atan2(y1 - y0, x1 - x0)
 
 
-def _colours(rng: np.random.Generator) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    from host.sim.scene import random_hand_colours
-
-    return random_hand_colours(rng)
-
-
 def _plan_action(
     rng: np.random.Generator,
     view: BasketView,
@@ -249,8 +243,6 @@ def plan_trip(
 ) -> Trip:
     """A shopping trip: ``events`` adds/removes (default 6-12) and a few distractors, spread
     over ``duration_s`` (default 60-90 s)."""
-    from host.sim.scene import DEFAULT_POLYGON
-
     n_events = int(events if events is not None else rng.integers(6, 13))
     n_distract = int(distractors if distractors is not None else rng.integers(1, 4))
     if duration_s is None:
@@ -295,7 +287,9 @@ def plan_trip(
     resting: list[Item] = []
     items: list[Item] = []
     actions: list[Action] = []
-    shoppers = [_colours(rng) for _ in range(2)]  # the shopper, and sometimes a companion
+    shoppers = [
+        random_hand_colours(rng) for _ in range(2)
+    ]  # the shopper, and sometimes a companion
     t = 0.5 + float(gaps[0])
     for i, kind in enumerate(kinds):
         shopper = shoppers[0] if rng.random() < 0.85 else shoppers[1]
