@@ -51,6 +51,8 @@ class VenvPreparer:
             raise FleetError(f"{' '.join(argv[:4])}... failed: {e.stderr.strip()[-500:]}") from e
         except subprocess.TimeoutExpired as e:
             raise FleetError(f"{argv[0]} timed out after {self.timeout_s:.0f} s") from e
+        except OSError as e:
+            raise FleetError(f"{argv[0]} could not run: {e}") from e
 
 
 def default_python() -> str:
