@@ -489,19 +489,24 @@ class CartLink:
 
     def _answer(self, msg: CheckoutAnswer) -> None:
         attempt = self._checkout
-        if attempt is None or attempt.request.request_id != msg.request_id:
-            log.info(
-                "%s: answer to an old checkout %s ignored", self.config.cart_id, msg.request_id
-            )
-            return
-        attempt.answer = msg
-        self._checkout = None
+        mine = attempt is not None and attempt.request.request_id == msg.request_id
+        if mine:
+            assert attempt is not None
+            attempt.answer = msg
+            self._checkout = None
         if isinstance(msg, m.Receipt):
-            self.outbox.close_session()
-            self._basket = None
-        else:
+            # A receipt for the open session closes it even when no checkout() waits for it:
+            # the cart may have restarted after asking, with the receipt queued by the broker.
+            if self._basket is not None and self._basket.session_id == msg.session_id:
+                self.outbox.close_session()
+                self._basket = None
+            elif not mine:
+                log.info("%s: receipt of an old session ignored", self.config.cart_id)
+        elif mine:
             # Refused (unresolved items, no funds): the next attempt is a new request.
             self.outbox.forget_checkout_request()
+        else:
+            log.info("%s: refusal of an old checkout ignored", self.config.cart_id)
 
     def _pump(self) -> None:
         now = time.monotonic()

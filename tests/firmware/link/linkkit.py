@@ -111,18 +111,19 @@ class AckingHost:
             self.checkouts.append(request)
             if len(self.checkouts) <= self.ignore_checkouts:
                 return
-        self.send(
-            m.Receipt(
-                cart_id=self.cart_id,
-                session_id=request.session_id,
-                request_id=request.request_id,
-                receipt_id=str(uuid.uuid4()),
-                lines=(),
-                total_minor=0,
-                currency="SEK",
-                balance_minor=0,
-                charged_at=datetime.now(UTC),
-            )
+        self.send(self.receipt(request.session_id, request.request_id))
+
+    def receipt(self, session_id: str, request_id: str) -> m.Receipt:
+        return m.Receipt(
+            cart_id=self.cart_id,
+            session_id=session_id,
+            request_id=request_id,
+            receipt_id=str(uuid.uuid4()),
+            lines=(),
+            total_minor=0,
+            currency="SEK",
+            balance_minor=0,
+            charged_at=datetime.now(UTC),
         )
 
 

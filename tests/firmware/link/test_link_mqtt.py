@@ -209,3 +209,20 @@ def test_a_restarted_cart_resends_from_its_outbox(
         assert second.seq == 2
         assert link.wait_acked(10)
     assert host.applied == {1: first, 2: second}
+
+
+def test_a_receipt_queued_while_the_cart_was_off_closes_its_session(
+    mosquitto_url: str, cart: str, outbox: Outbox, host: AckingHost
+) -> None:
+    with CartLink(config(cart, mosquitto_url), outbox) as link:
+        assert link.wait_ready(10)
+        session = host.start_session()
+        link.wait_session(10)
+        link.submit(add("kiwi"))
+        assert link.wait_acked(10)
+        request_id = outbox.checkout_request_id()  # the cart asked, then lost power
+    # The host charged and answered while the cart was off; the broker kept it for the cart.
+    host.send(host.receipt(session, request_id))
+    with CartLink(config(cart, mosquitto_url), outbox) as link:
+        wait_until(lambda: link.session_id is None, 10, "the queued receipt to close the session")
+    assert outbox.session_id is None and outbox.session_events(session) == []
