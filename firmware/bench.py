@@ -50,7 +50,9 @@ def _looped(frames: list[Frame], n: int) -> list[tuple[Frame, float]]:
     return [(frames[i % len(frames)], (i // len(frames)) * period_s) for i in range(n)]
 
 
-def _pipeline_run(pipeline: CartPipeline, looped, samples: list[ScaleSample]) -> float:
+def _pipeline_run(
+    pipeline: CartPipeline, looped: list[tuple[Frame, float]], samples: list[ScaleSample]
+) -> float:
     """Run the looped frames with the scale samples of each loop; returns wall seconds."""
     offsets = sorted({offset for _, offset in looped})
     shifted = [ScaleSample(s.t_s + o, s.grams) for o in offsets for s in samples]

@@ -8,12 +8,15 @@ command but ``record`` ever writes an image, and only events leave the cart.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from firmware.fleet.cli import app as fleet_app
 from smartcart.contract.signing_cli import cart_app as key_app
+
+if TYPE_CHECKING:
+    from firmware.config import CartConfig
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet", help="Fleet updates: signed A/B bundles with rollback.")
@@ -31,7 +34,7 @@ Recognizer = Annotated[
 ]
 
 
-def _config(path: Path | None, cart_id: str = "cart-replay"):
+def _config(path: Path | None, cart_id: str = "cart-replay") -> CartConfig:
     from firmware.config import CartConfig, load_config
 
     return load_config(path) if path is not None else CartConfig(cart_id=cart_id)

@@ -36,60 +36,84 @@ class _Section(BaseModel):
 
 class CameraConfig(_Section):
     type: Literal["picamera2", "opencv"] = Field(
-        "picamera2", description="Frame source: the Pi camera (picamera2) or a USB camera (OpenCV)"
+        default="picamera2",
+        description="Frame source: the Pi camera (picamera2) or a USB camera (OpenCV)",
     )
-    device: int = Field(0, ge=0, description="OpenCV device index (type=opencv)")
-    fps: float = Field(15.0, gt=0, le=120, description="Fixed frame rate the sensor is held to")
+    device: int = Field(default=0, ge=0, description="OpenCV device index (type=opencv)")
+    fps: float = Field(
+        default=15.0, gt=0, le=120, description="Fixed frame rate the sensor is held to"
+    )
     main_size: tuple[int, int] = Field(
-        (1280, 960), description="Full-resolution stream (width, height) for recognition crops"
+        default=(1280, 960),
+        description="Full-resolution stream (width, height) for recognition crops",
     )
-    lores_width: int = Field(320, ge=64, le=1280, description="Width of the detection stream")
+    lores_width: int = Field(
+        default=320, ge=64, le=1280, description="Width of the detection stream"
+    )
     stall_timeout_s: float = Field(
-        2.0, gt=0, description="No frame for this long means the camera stopped"
+        default=2.0, gt=0, description="No frame for this long means the camera stopped"
     )
 
 
 class ScaleConfig(_Section):
-    enabled: bool = Field(True, description="Whether the cart has load cells")
-    data_pin: int = Field(5, ge=0, description="BCM GPIO of the HX711 DOUT line")
-    clock_pin: int = Field(6, ge=0, description="BCM GPIO of the HX711 PD_SCK line")
-    gpiochip: int = Field(0, ge=0, description="gpiochip number (0 on a Pi 4, 4 or 0 on a Pi 5)")
+    enabled: bool = Field(default=True, description="Whether the cart has load cells")
+    data_pin: int = Field(default=5, ge=0, description="BCM GPIO of the HX711 DOUT line")
+    clock_pin: int = Field(default=6, ge=0, description="BCM GPIO of the HX711 PD_SCK line")
+    gpiochip: int = Field(
+        default=0, ge=0, description="gpiochip number (0 on a Pi 4, 4 or 0 on a Pi 5)"
+    )
     counts_per_gram: float = Field(
-        420.0, description="Calibration: raw HX711 counts per gram (smartcart cart calibrate)"
+        default=420.0,
+        description="Calibration: raw HX711 counts per gram (smartcart cart calibrate)",
     )
-    offset_counts: int = Field(0, description="Calibration: raw reading of the empty basket")
-    settle_window_s: float = Field(0.5, gt=0, description="Weight must hold this long to settle")
-    settle_tolerance_g: float = Field(8.0, gt=0, description="Max spread of a settled window")
+    offset_counts: int = Field(
+        default=0, description="Calibration: raw reading of the empty basket"
+    )
+    settle_window_s: float = Field(
+        default=0.5, gt=0, description="Weight must hold this long to settle"
+    )
+    settle_tolerance_g: float = Field(
+        default=8.0, gt=0, description="Max spread of a settled window"
+    )
     settle_rel_tolerance: float = Field(
-        0.05, ge=0, description="Extra spread allowed, as a share of the step (a load rings)"
+        default=0.05,
+        ge=0,
+        description="Extra spread allowed, as a share of the step (a load rings)",
     )
-    min_step_g: float = Field(8.0, gt=0, description="Smallest weight change reported as a step")
+    min_step_g: float = Field(
+        default=8.0, gt=0, description="Smallest weight change reported as a step"
+    )
     silence_s: float = Field(
-        1.5, gt=0, description="No sample for this long: scale silent, vision-only mode"
+        default=1.5, gt=0, description="No sample for this long: scale silent, vision-only mode"
     )
 
 
 class ModelsConfig(_Section):
     detector: Path | None = Field(
-        None, description="Detector ONNX file; None: the manifest's default variant"
+        default=None, description="Detector ONNX file; None: the manifest's default variant"
     )
     recognizer: Path | None = Field(
-        None, description="Recognizer ONNX file; None: the manifest's default variant"
+        default=None, description="Recognizer ONNX file; None: the manifest's default variant"
     )
-    threads: int = Field(1, ge=1, le=8, description="onnxruntime intra-op threads")
+    threads: int = Field(default=1, ge=1, le=8, description="onnxruntime intra-op threads")
 
 
 class BasketConfig(_Section):
     polygon: tuple[Point, ...] = Field(
-        DEFAULT_POLYGON,
+        default=DEFAULT_POLYGON,
         description="Inside of the basket as the camera sees it, normalised 0..1 (x right, y down)",
     )
-    rest_s: float = Field(0.4, gt=0, description="An item inside that holds still this long rests")
+    rest_s: float = Field(
+        default=0.4, gt=0, description="An item inside that holds still this long rests"
+    )
     min_confidence: float = Field(
-        0.55, ge=0, le=1, description="Below this vote share the shopper is asked to confirm"
+        default=0.55,
+        ge=0,
+        le=1,
+        description="Below this vote share the shopper is asked to confirm",
     )
     weight_tolerance: float = Field(
-        0.35, ge=0, le=1, description="Relative deviation from unit weight still agreeing"
+        default=0.35, ge=0, le=1, description="Relative deviation from unit weight still agreeing"
     )
 
     @field_validator("polygon")
@@ -101,15 +125,20 @@ class BasketConfig(_Section):
 
 
 class BrokerConfig(_Section):
-    url: str = Field("mqtt://127.0.0.1:1883", description="MQTT broker, mqtt:// or mqtts://")
-    username: str | None = Field(None, description="MQTT username (usually the cart id)")
-    password: SecretStr | None = Field(None, description="MQTT password; prefer password_file")
-    password_file: Path | None = Field(None, description="File holding the MQTT password")
+    url: str = Field(
+        default="mqtt://127.0.0.1:1883", description="MQTT broker, mqtt:// or mqtts://"
+    )
+    username: str | None = Field(default=None, description="MQTT username (usually the cart id)")
+    password: SecretStr | None = Field(
+        default=None, description="MQTT password; prefer password_file"
+    )
+    password_file: Path | None = Field(default=None, description="File holding the MQTT password")
     outbox_path: Path = Field(
-        Path("/var/lib/smartcart/outbox.sqlite"), description="Durable SQLite event log"
+        default=Path("/var/lib/smartcart/outbox.sqlite"), description="Durable SQLite event log"
     )
     signing_key: Path | None = Field(
-        None, description="Ed25519 key signing events (smartcart cart key new); None: unsigned"
+        default=None,
+        description="Ed25519 key signing events (smartcart cart key new); None: unsigned",
     )
 
     def resolved_password(self) -> str | None:
@@ -122,7 +151,7 @@ class BrokerConfig(_Section):
 
 class CartConfig(_Section):
     cart_id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="This cart's id")
-    store_id: str = Field("store-1", description="The store the cart belongs to")
+    store_id: str = Field(default="store-1", description="The store the cart belongs to")
     camera: CameraConfig = Field(default_factory=CameraConfig)
     scale: ScaleConfig = Field(default_factory=ScaleConfig)
     models: ModelsConfig = Field(default_factory=ModelsConfig)

@@ -9,9 +9,14 @@ in. Imports of onnxruntime happen here, at call time, never when the CLI loads.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware.errors import FirmwareError
 from smartcart.catalog import Catalog
+
+if TYPE_CHECKING:  # onnxruntime loads only when models are opened
+    from firmware.vision.detector import Detector
+    from firmware.vision.recognizer import Recognizer
 
 
 class ModelsMissing(FirmwareError):
@@ -23,8 +28,7 @@ def _manifest_path(name: str) -> Path:
         from models import manifest  # the models owner's manifest (checksummed)
     except ImportError as e:
         raise ModelsMissing(f"no {name} model given and models.manifest is not available") from e
-    loaded = manifest.load(name)
-    return Path(getattr(loaded, "path", loaded))
+    return Path(manifest.load(name))
 
 
 def open_models(
@@ -33,7 +37,7 @@ def open_models(
     recognizer_path: Path | None = None,
     threads: int = 1,
     score_threshold: float = 0.3,
-):  # -> tuple[Detector, Recognizer]; typed loosely so importing this stays cheap
+) -> tuple[Detector, Recognizer]:
     from firmware.vision.detector import Detector
     from firmware.vision.recognizer import Recognizer
 

@@ -30,9 +30,10 @@ class MotionGate:
 
     def _grey(self, frame_bgr: np.ndarray) -> np.ndarray:
         h, w = frame_bgr.shape[:2]
-        small = cv2.resize(frame_bgr, (self._width, max(1, h * self._width // w)), cv2.INTER_AREA)
+        size = (self._width, max(1, int(h) * self._width // int(w)))
+        small = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
         grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-        return cv2.GaussianBlur(grey, (5, 5), 0).astype(np.float32)
+        return np.asarray(cv2.GaussianBlur(grey, (5, 5), 0), dtype=np.float32)
 
     def is_moving(self, frame_bgr: np.ndarray) -> bool:
         grey = self._grey(frame_bgr)

@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from firmware.basket.changes import BasketChange
+from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
 from firmware.basket.geometry import overlap_fraction
 from firmware.basket.naming import CropBank, RecognitionLike, crop_main, vote
@@ -120,7 +120,9 @@ class CartPipeline:
             weight_tolerance=basket.weight_tolerance,
         )
         self._levels_seen = 0
-        self._names: dict[int, tuple] = {}  # track id -> candidates, for its later remove
+        self._names: dict[
+            int, tuple[Candidate, ...]
+        ] = {}  # track id -> candidates, for its later remove
 
     def scale_live(self, t_s: float) -> bool:
         return self.has_scale and not self._settle.silent(t_s)
@@ -179,7 +181,7 @@ class CartPipeline:
         self._names = {k: v for k, v in self._names.items() if k in live}
         return start
 
-    def _name(self, track_id: int, action: str) -> tuple:
+    def _name(self, track_id: int, action: str) -> tuple[Candidate, ...]:
         if action == "remove" and track_id in self._names:
             return self._names[track_id]  # named when it was added: same item
         crops = self._bank.crops(track_id)

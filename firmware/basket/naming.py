@@ -24,7 +24,10 @@ from firmware.basket.geometry import Box
 
 
 class RecognitionLike(Protocol):
-    top: tuple[tuple[str, float], ...]  # (sku, probability), best first
+    """What voting reads from ``firmware.vision.types.Recognition`` (read-only)."""
+
+    @property
+    def top(self) -> tuple[tuple[str, float], ...]: ...  # (sku, probability), best first
 
 
 @dataclass(order=True, slots=True)

@@ -38,9 +38,10 @@ class HX711:
     def __init__(self, data_pin: int, clock_pin: int, gpiochip: int = 0, lgpio: Any = None) -> None:
         if lgpio is None:
             try:
-                import lgpio  # Pi only (python3-lgpio or the lgpio wheel)
+                import lgpio as lgpio_module  # Pi only (python3-lgpio or the lgpio wheel)
             except ImportError as e:
                 raise ScaleError("lgpio is not installed: this is not a Raspberry Pi") from e
+            lgpio = lgpio_module
         self._lg = lgpio
         self._data, self._clock = data_pin, clock_pin
         try:

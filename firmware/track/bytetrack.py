@@ -28,9 +28,16 @@ import numpy as np
 
 
 class DetectionsLike(Protocol):
-    xyxy_px: np.ndarray  # (N, 4) float
-    scores: np.ndarray  # (N,)
-    class_ids: np.ndarray  # (N,) int: 0 product, 1 hand
+    """What the tracker reads from ``firmware.vision.types.Detections`` (read-only)."""
+
+    @property
+    def xyxy_px(self) -> np.ndarray: ...  # (N, 4) float
+
+    @property
+    def scores(self) -> np.ndarray: ...  # (N,)
+
+    @property
+    def class_ids(self) -> np.ndarray: ...  # (N,) int: 0 product, 1 hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +71,8 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.prod(np.clip(br - tl, 0, None), axis=2)
     area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
     area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    iou: np.ndarray = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    return iou
 
 
 def _greedy(sim: np.ndarray, min_sim: float) -> list[tuple[int, int]]:
@@ -123,7 +131,7 @@ class ByteTracker:
         area_p = np.prod(np.clip(pred[:, 2:] - pred[:, :2], 0, None), axis=1)[:, None]
         area_b = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)[None, :]
         ratio = np.minimum(area_p, area_b) / np.maximum(np.maximum(area_p, area_b), 1e-9)
-        sim = iou_matrix(pred, boxes) * np.sqrt(ratio)
+        sim: np.ndarray = iou_matrix(pred, boxes) * np.sqrt(ratio)
         # Lost tracks (not matched last frame) may be re-found by centre distance.
         for i, tr in enumerate(tracks):
             if tr.t_s >= (self._t_s or t_s):
@@ -143,9 +151,10 @@ class ByteTracker:
         return sim
 
     def _same_class(self, sim: np.ndarray, tracks: list[_Track], classes: np.ndarray) -> np.ndarray:
-        if sim.size:
-            sim = sim * (np.array([t.class_id for t in tracks])[:, None] == classes[None, :])
-        return sim
+        if not sim.size:
+            return sim
+        same = np.array([t.class_id for t in tracks])[:, None] == classes[None, :]
+        return np.where(same, sim, 0.0)
 
     def update(self, det: DetectionsLike, t_s: float) -> list[TrackedObject]:
         """Match this frame's detections; returns the confirmed tracks seen in this frame."""
