@@ -49,13 +49,22 @@ _LENGTH_CM_BY_SKU = {"watermelon": 26, "cantaloupe": 16, "sweet-potato": 16, "vi
                      "regular-tomato": 12}  # fmt: skip
 
 
+BGR = tuple[float, float, float]
+
+
+def bgr(values: np.ndarray | tuple[float, ...]) -> BGR:
+    """Three channel values as a plain BGR float triple (what cv2 colours and our types want)."""
+    b, g, r = (float(v) for v in values)
+    return b, g, r
+
+
 def product_length_cm(product: Product) -> float:
     """Longest side of the product (as its iconic image shows it), in cm."""
     if product.sku in _LENGTH_CM_BY_SKU:
         return float(_LENGTH_CM_BY_SKU[product.sku])
     if product.coarse in _LENGTH_CM_BY_COARSE:
         return float(_LENGTH_CM_BY_COARSE[product.coarse])
-    return (6 * product.unit_weight_g / math.pi) ** (1 / 3)
+    return float((6 * product.unit_weight_g / math.pi) ** (1 / 3))
 
 
 @dataclass(frozen=True)
@@ -168,11 +177,11 @@ class BasketStyle:
     @staticmethod
     def random(rng: np.random.Generator, *, wild: bool = False) -> BasketStyle:
         if wild or rng.random() < 0.25:  # plastic baskets come in red, blue, green, black
-            wire = tuple(float(c) for c in rng.uniform(20, 230, 3))
+            wire = bgr(rng.uniform(20, 230, 3))
         else:
             grey = rng.uniform(120, 185)
-            wire = (grey + rng.uniform(0, 8), grey, grey - rng.uniform(0, 6))
-        rim = tuple(float(min(255.0, c * 1.15 + 10)) for c in wire)
+            wire = bgr((grey + rng.uniform(0, 8), grey, grey - rng.uniform(0, 6)))
+        rim = bgr(tuple(min(255.0, c * 1.15 + 10) for c in wire))
         return BasketStyle(wire, rim, float(rng.uniform(0.4, 0.7)), int(rng.integers(9, 17)),
                            int(rng.integers(1, 4)))  # fmt: skip
 
@@ -227,7 +236,10 @@ def product_sprite(bgra: np.ndarray, length_px: float, angle_deg: float) -> np.n
                           borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))  # fmt: skip
 
 
-def _clip(shape: tuple[int, ...], x0: int, y0: int, w: int, h: int):
+Spans = tuple[tuple[slice, slice], tuple[slice, slice]]
+
+
+def _clip(shape: tuple[int, ...], x0: int, y0: int, w: int, h: int) -> Spans | None:
     """Canvas and sprite slices of a w x h sprite placed at (x0, y0), or None if off-canvas."""
     ch, cw = shape[:2]
     cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(cw, x0 + w), min(ch, y0 + h)
@@ -449,11 +461,11 @@ def draw_hand(
     return shapes
 
 
-def random_hand_colours(rng: np.random.Generator) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def random_hand_colours(rng: np.random.Generator) -> tuple[BGR, BGR]:
     skin = np.array(SKIN_TONES_BGR[int(rng.integers(len(SKIN_TONES_BGR)))], float)
     skin = np.clip(skin * rng.uniform(0.9, 1.1) + rng.uniform(-8, 8, 3), 0, 255)
     sleeve = rng.uniform(10, 240, 3)
-    return tuple(float(c) for c in skin), tuple(float(c) for c in sleeve)
+    return bgr(skin), bgr(sleeve)
 
 
 # --- camera ------------------------------------------------------------------------------------
@@ -506,4 +518,5 @@ def vignette(size_px: tuple[int, int], strength: float) -> np.ndarray:
     """Per-pixel gain (HxWx1 float32) that darkens the corners like a cheap wide lens."""
     w, h = size_px
     y, x = np.ogrid[-1 : 1 : complex(0, h), -1 : 1 : complex(0, w)]
-    return (1 - strength * (x * x + y * y) / 2).astype(np.float32)[..., None]
+    gain: np.ndarray = (1 - strength * (x * x + y * y) / 2).astype(np.float32)
+    return gain[..., None]

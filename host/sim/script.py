@@ -24,7 +24,14 @@ from typing import Literal
 import numpy as np
 
 from host.sim.errors import SimError
-from host.sim.scene import DEFAULT_POLYGON, BasketView, product_length_cm, random_hand_colours
+from host.sim.scene import (
+    BGR,
+    DEFAULT_POLYGON,
+    BasketView,
+    bgr,
+    product_length_cm,
+    random_hand_colours,
+)
 from smartcart.catalog import Catalog, Pricing
 from smartcart.feed.format import TruthEvent
 
@@ -172,7 +179,7 @@ def _plan_action(
     kind: ActionKind,
     t0: float,
     item: Item | None,
-    shopper: tuple[tuple[float, ...], tuple[float, ...]],
+    shopper: tuple[BGR, BGR],
 ) -> Action:
     eu, ev = _entry(rng)
     if item is not None:
@@ -310,7 +317,7 @@ def plan_trip(
         actions.append(action)
         t = action.end_s + float(gaps[i + 1]) + 0.6
     lighting = Lighting(
-        base_bgr=tuple(float(g) for g in rng.uniform(0.85, 1.1) * rng.uniform(0.93, 1.07, 3)),
+        base_bgr=bgr(rng.uniform(0.85, 1.1) * rng.uniform(0.93, 1.07, 3)),
         drift=tuple(
             (
                 float(rng.uniform(0.02, 0.06)),

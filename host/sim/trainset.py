@@ -25,8 +25,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import yaml
-from tqdm import tqdm
+import yaml  # type: ignore[import-untyped]
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 from host.sim import scene
 from host.sim.cutouts import Cutout, load_cutouts
@@ -169,7 +169,8 @@ def _camera(rng: np.random.Generator, frame: np.ndarray) -> np.ndarray:
     if rng.random() < 0.3:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 2.0))
     out += rng.standard_normal(out.shape).astype(np.float32) * rng.uniform(0, 10)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    image: np.ndarray = np.clip(out, 0, 255).astype(np.uint8)
+    return image
 
 
 def _split(i: int) -> str:

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import cv2
 import numpy as np
@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from smartcart.feed.errors import FeedError, FeedFormatError
 
-FORMAT = "cartfeed/1"
+FORMAT: Final = "cartfeed/1"
 META, FRAMES, SCALE, TRUTH = "meta.json", "frames.csv", "scale.csv", "truth.jsonl"
 EventType = Literal["add", "remove", "unresolved"]
 
@@ -36,7 +36,7 @@ class FeedMeta(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    format: Literal["cartfeed/1"] = Field(FORMAT, description="Format tag")
+    format: Literal["cartfeed/1"] = Field(default=FORMAT, description="Format tag")
     cart_id: str = Field(min_length=1, description="The cart that recorded (or was simulated)")
     fps: float = Field(
         gt=0, description="Nominal frame rate; frame i is at i/fps without frames.csv"
@@ -46,9 +46,9 @@ class FeedMeta(BaseModel):
     basket_polygon: tuple[tuple[float, float], ...] = Field(
         description="Inside of the basket as the camera sees it, normalised 0..1 (x right, y down)"
     )
-    catalog: str = Field("grocery-store/81", description="Catalog the SKUs come from")
+    catalog: str = Field(default="grocery-store/81", description="Catalog the SKUs come from")
     source: Literal["recorded", "simulated"] = Field(description="Real cart or simulator")
-    notes: str = Field("", description="Free text")
+    notes: str = Field(default="", description="Free text")
 
     @field_validator("basket_polygon")
     @classmethod
@@ -206,7 +206,7 @@ def read_scale(path: Path) -> ScaleTrace:
 
 
 def read_frame_times(path: Path) -> np.ndarray:
-    times = []
+    times: list[float] = []
     for index, ts, lineno in _read_csv(path, ("frame_index", "t")):
         try:
             i, t = int(index), float(ts)
@@ -323,7 +323,9 @@ class FeedWriter:
         self._video.write(bgr)
         self._times.append(t_s)
 
-    def write_scale(self, t_s: Sequence[float], grams: Sequence[float]) -> None:
+    def write_scale(
+        self, t_s: Sequence[float] | np.ndarray, grams: Sequence[float] | np.ndarray
+    ) -> None:
         with (self.path / SCALE).open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(("t", "grams"))
