@@ -93,7 +93,7 @@ def replay(
                 failed += 1
                 tqdm.write(f"{feed}: {e}")
                 continue
-            out = events_out if one_file else events_out / f"{feed.name}.jsonl"
+            out = events_out if one_file else events_out / f"{feed.resolve().name}.jsonl"
             write_events(out, result.changes)
             tqdm.write(
                 f"{feed.name}: {len(result.changes)} events, "
