@@ -86,28 +86,49 @@ def export(
 def evaluate(
     model: Annotated[str, typer.Argument(help="recognizer or detector")] = "recognizer",
     record: Annotated[bool, typer.Option(help="Write the figures into the manifest")] = False,
+    frames: Annotated[int, typer.Option(help="Detector: frames to render (seed 1000)")] = 200,
+    folder: Annotated[
+        Path | None, typer.Option(help="Detector: an already rendered seed-1000 set")
+    ] = None,
 ) -> None:
     """Evaluate the committed models with ONNX Runtime (recognizer: the test split)."""
     if model == "recognizer":
-        from models import manifest
-        from models.evaluate import evaluate_recognizer
+        from models.evaluate import evaluate_recognizer_cli
 
-        reports, agreement = evaluate_recognizer("test")
-        metrics: dict = {"split": "test", "int8_fp32_top1_agreement": round(agreement, 4)}
-        for variant, rep in reports.items():
-            metrics[variant] = rep.as_dict()
-            typer.echo(f"{variant}: {json.dumps(rep.as_dict())}")
-            typer.echo(f"  most confused (true -> predicted, count): {list(rep.confused)}")
-        typer.echo(f"int8 vs fp32 top-1 agreement: {agreement:.4f}")
-        if record:
-            metrics["most_confused_fp32"] = [list(c) for c in reports["fp32"].confused]
-            manifest.set_metrics("recognizer", metrics)
+        evaluate_recognizer_cli(record)
     elif model == "detector":
         from models.detector_eval import evaluate_detector_cli
 
-        evaluate_detector_cli(record)
+        evaluate_detector_cli(record, frames, folder)
     else:
         raise typer.BadParameter(f"unknown model {model!r}")
+
+
+@app.command("retrain")
+def retrain(
+    work: Annotated[Path, typer.Option(help="Folder for data and runs")] = RUNS_DIR / "retrain",
+    detector_images: Annotated[int, typer.Option(min=100)] = 1050,
+    seed: int = 0,
+) -> None:
+    """Both models from scratch, as committed: data, training, export, evaluation, manifest."""
+    from host.sim.trainset import generate
+    from models.detector_eval import evaluate_detector_cli
+    from models.detector_release import release_detector
+    from models.evaluate import evaluate_recognizer_cli
+    from models.recognizer_release import choose, release
+    from models.train_detector import INPUT_WH_PX, DetectorTrainConfig
+    from models.train_detector import train as train_det
+    from models.train_recognizer import RecognizerTrainConfig
+    from models.train_recognizer import train as train_rec
+
+    rec_run = train_rec(RecognizerTrainConfig(work / "recognizer", seed=seed))
+    release(choose(rec_run)[0])
+    evaluate_recognizer_cli(record=True)
+    data = work / "detector-data"
+    generate(data, detector_images, seed=1, size_px=INPUT_WH_PX)
+    det_run = train_det(DetectorTrainConfig(data, work / "detector", seed=seed))
+    release_detector(det_run)
+    evaluate_detector_cli(record=True)
 
 
 @app.command("bench")

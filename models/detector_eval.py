@@ -81,10 +81,20 @@ def evaluate_detector(
         return {v: evaluate_on(Path(tmp), v) for v in variants}
 
 
-def evaluate_detector_cli(record: bool, frames: int = 200, folder: Path | None = None) -> None:
+CI_FRAMES = 40  # tests/models/test_accuracy.py renders this many (the same first frames)
+
+
+def evaluate_detector_cli(record: bool, frames: int = 200, folder: Path | None = None) -> dict:
     reports = evaluate_detector(frames, folder)
     for variant, rep in reports.items():
         print(f"{variant}: {json.dumps(rep.as_dict())}")
+    ci = evaluate_detector(CI_FRAMES, variants=("int8",))["int8"]
+    print(f"CI subset (first {CI_FRAMES} frames, int8): product AP50 {ci.product_ap50:.4f}")
+    metrics = {
+        "eval_seed": EVAL_SEED,
+        **{v: r.as_dict() for v, r in reports.items()},
+        "ci_subset": {"frames": CI_FRAMES, "int8_product_ap50": round(ci.product_ap50, 4)},
+    }
     if record:
-        metrics = {"eval_seed": EVAL_SEED, **{v: r.as_dict() for v, r in reports.items()}}
         manifest.set_metrics("detector", metrics)
+    return metrics

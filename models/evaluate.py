@@ -86,3 +86,22 @@ def evaluate_recognizer(
     if "fp32" in probs and "int8" in probs:
         agreement = float((probs["fp32"].argmax(1) == probs["int8"].argmax(1)).mean())
     return {v: report(v, p, fine) for v, p in probs.items()}, agreement
+
+
+def evaluate_recognizer_cli(record: bool) -> dict:
+    """Print test-split figures (fp32, int8, agreement, confusions); optionally record them."""
+    import json
+
+    reports, agreement = evaluate_recognizer("test")
+    metrics: dict = {"split": "test", "int8_fp32_top1_agreement": round(agreement, 4)}
+    for variant, rep in reports.items():
+        metrics[variant] = rep.as_dict()
+        print(f"{variant}: {json.dumps(rep.as_dict())}")
+    print(f"int8 vs fp32 top-1 agreement: {agreement:.4f}")
+    print("most confused, fp32 (true -> predicted: count):")
+    for true, pred, n in reports["fp32"].confused:
+        print(f"  {true} -> {pred}: {n}")
+    metrics["most_confused_fp32"] = [list(c) for c in reports["fp32"].confused]
+    if record:
+        manifest.set_metrics("recognizer", metrics)
+    return metrics

@@ -60,7 +60,7 @@ def load_net(checkpoint: Path) -> RecognizerNet:
 
 
 def choose(
-    run_dir: Path, candidates: int = 3, sizes: tuple[int, ...] = (160, 192, 224)
+    run_dir: Path, candidates: int = 2, sizes: tuple[int, ...] = (160, 192, 224)
 ) -> tuple[Choice, list[dict]]:
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
     # Prefer later epochs on ties: the EMA keeps improving as the learning rate anneals.
@@ -69,7 +69,7 @@ def choose(
     images = grocery.decode_all(val, "decode val")
     labels = np.array([s.fine_id for s in val])
     table: list[dict] = []
-    best: Choice | None = None
+    options: list[Choice] = []
     for record in ranked[:candidates]:
         ckpt = run_dir / f"ema_epoch{record['epoch']:02d}.pt"
         net = load_net(ckpt)
@@ -77,11 +77,13 @@ def choose(
             for flip in (False, True):
                 acc = top1(predict(net, images, size, flip), labels)
                 table.append({"epoch": record["epoch"], "size_px": size, "flip": flip, "val": acc})
-                # Strictly better only: the cheaper setting (smaller, single view) wins ties.
-                if best is None or acc > best.val_top1:
-                    best = Choice(ckpt, size, flip, acc)
-    assert best is not None
-    return best, table
+                options.append(Choice(ckpt, size, flip, acc))
+    # Val has 296 photos: one photo is 0.34 points. Among the options within one photo of the
+    # best, ship the cheapest on the cart (pixels x views), so noise does not buy latency.
+    best = max(o.val_top1 for o in options)
+    near = [o for o in options if o.val_top1 >= best - 1.5 / len(labels)]
+    cheapest = min(near, key=lambda o: (o.size_px**2 * (2 if o.flip else 1), -o.val_top1))
+    return cheapest, table
 
 
 def calibration_batches(size_px: int, seed: int = 0) -> list[np.ndarray]:
