@@ -35,6 +35,7 @@ from smartcart.contract import encode, topics
 log = logging.getLogger(__name__)
 
 _CONNECT_TIMEOUT_S = 10.0
+_RECEIVE_MAXIMUM = 65_535  # the MQTT 5 maximum
 
 
 class LinkError(HostError):
@@ -145,6 +146,10 @@ class MqttLink:
         if v5:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = self._session_expiry_s
+            # PUBACKs wait for the batch's commit, so the broker must let a batch's worth of
+            # messages be unacknowledged at once. Mosquitto caps an MQTT 5 client at its own
+            # max_inflight_messages (20) unless the client states a Receive Maximum.
+            props.ReceiveMaximum = _RECEIVE_MAXIMUM
         self._connected.clear()
         self._connect_rc = None
         self._client = client
