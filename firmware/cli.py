@@ -53,14 +53,24 @@ def replay(
     tolerate_truncation: Annotated[
         bool, typer.Option(help="A video shorter than frames.csv ends the replay, not fails it")
     ] = False,
+    publish: Annotated[
+        bool,
+        typer.Option(
+            help="Also publish the events to the config's broker as the live cart would "
+            "(outbox + MQTT; the host must open a session for the cart)"
+        ),
+    ] = False,
 ) -> None:
     """Run the full pipeline on recorded feeds as fast as the CPU allows; write their events."""
+    from contextlib import nullcontext
+
     import cv2
     from tqdm import tqdm
 
     from firmware.camera.feed import FeedSource
     from firmware.errors import FirmwareError
     from firmware.models import open_models
+    from firmware.publish import LivePublisher
     from firmware.replay import replay_feed, write_events
     from smartcart.catalog import default_catalog
 
@@ -76,7 +86,8 @@ def replay(
     one_file = len(feeds) == 1 and events_out.suffix == ".jsonl"
     total = sum(FeedSource(f).frame_count for f in feeds) or None
     failed = 0
-    with tqdm(total=total, unit="frame", desc="replay") as bar:
+    publisher = LivePublisher(cfg) if publish else nullcontext()
+    with publisher as pub, tqdm(total=total, unit="frame", desc="replay") as bar:
         for feed in feeds:
             try:
                 result = replay_feed(
@@ -88,6 +99,7 @@ def replay(
                     cfg.scale,
                     tolerate_truncation=tolerate_truncation,
                     on_frame=bar.update,
+                    on_change=None if pub is None else pub.submit,
                 )
             except FirmwareError as e:
                 failed += 1
