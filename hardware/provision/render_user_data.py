@@ -13,7 +13,9 @@ then copy ``user-data``, ``meta-data`` and your ``network-config`` onto the boot
 freshly written Raspberry Pi OS (Trixie or newer ships cloud-init; on Bookworm install the
 ``cloud-init`` package into the image first). Everything the cart needs arrives this way: its
 identity (``/etc/smartcart/cart.toml``), broker password, the fleet's public key, the systemd
-units from ``files/`` and the first-boot script, which installs the first signed bundle.
+units from ``files/`` and the first-boot script, which installs the first signed bundle and
+generates the cart's event-signing key (its enrolment line lands in /etc/smartcart/cart.enrol
+for the host's ``smartcart host keys enrol``).
 
 The cart's config is validated with the firmware's own ``CartConfig`` before anything is
 written, so a typo fails here, not on the cart.
@@ -71,6 +73,8 @@ def cart_toml(cart_id: str, store_id: str, broker_url: str) -> str:
         f'url = "{broker_url}"\n'
         f'username = "{cart_id}"\n'
         'password_file = "/etc/smartcart/mqtt-password"\n'
+        # Generated on the cart at first boot (the private key never leaves it).
+        'signing_key = "/etc/smartcart/cart.key"\n'
     )
     from firmware.config import CartConfig  # the firmware's own validation, extra="forbid"
 
@@ -100,6 +104,7 @@ def user_data(
         }
 
     fleet_env = (
+        f"SMARTCART_CART_ID={cart_id}\n"
         f"SMARTCART_FLEET_SOURCE={channel_url}\n"
         f"SMARTCART_FIRST_BUNDLE_URL={first_bundle_url}\n"
         f"SMARTCART_FIRST_BUNDLE_SHA256={first_bundle_sha256}\n"

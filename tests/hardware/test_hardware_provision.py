@@ -89,6 +89,14 @@ def test_units_and_first_boot_call_commands_the_fleet_cli_has():
     assert used and used <= commands, used - commands
 
 
+def test_first_boot_generates_the_key_the_config_names(tmp_path):
+    data = rendered(tmp_path)
+    toml = {f["path"]: f for f in data["write_files"]}["/etc/smartcart/cart.toml"]["content"]
+    script = (FILES / "smartcart-firstboot.sh").read_text()
+    assert 'signing_key = "/etc/smartcart/cart.key"' in toml
+    assert "cart key new --cart" in script and "--out /etc/smartcart/cart.key" in script
+
+
 def test_first_boot_enables_units_that_exist():
     script = (FILES / "smartcart-firstboot.sh").read_text()
     enabled = {

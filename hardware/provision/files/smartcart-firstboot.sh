@@ -5,13 +5,16 @@
 #    (nothing from it runs before that check).
 # 2. Install its wheels into a throw-away bootstrap venv, just to run the fleet tool, which
 #    verifies the bundle's signature and checksums and installs it properly into slot a.
-# 3. Enable the cart, kiosk, update timer and boot-recovery units.
+# 3. Generate the cart's event-signing key on the cart (the private key never leaves it) and
+#    leave its enrolment line in /etc/smartcart/cart.enrol for the host's `keys enrol`.
+# 4. Enable the cart, kiosk, update timer and boot-recovery units.
 #
 # Re-running is safe: the fleet tool reports "already_current" for an installed bundle.
 set -eu
 
 # shellcheck source=/dev/null  # written by cloud-init from the cart's user-data
 . /etc/smartcart/fleet.env
+: "${SMARTCART_CART_ID:?missing from /etc/smartcart/fleet.env}"
 : "${SMARTCART_FIRST_BUNDLE_URL:?missing from /etc/smartcart/fleet.env}"
 : "${SMARTCART_FIRST_BUNDLE_SHA256:?missing from /etc/smartcart/fleet.env}"
 
@@ -36,9 +39,19 @@ python3 -m venv --system-site-packages "$work/bootstrap"
 "$work/bootstrap/bin/smartcart" cart fleet apply "$bundle" --force --health none
 
 rm -rf "$work/unpacked" "$work/bootstrap"
+
+smartcart=/opt/smartcart/current/venv/bin/smartcart
+if [ ! -f /etc/smartcart/cart.key ]; then
+    "$smartcart" cart key new --cart "$SMARTCART_CART_ID" --out /etc/smartcart/cart.key \
+        > /etc/smartcart/cart.enrol
+fi
+chgrp smartcart /etc/smartcart/cart.key
+chmod 0640 /etc/smartcart/cart.key
+echo "smartcart: enrol this cart at the host: smartcart host keys enrol $(cut -d' ' -f1,3 /etc/smartcart/cart.enrol)"
+
 systemctl daemon-reload
 systemctl enable --now smartcart-cart.service smartcart-fleet.timer
 systemctl enable smartcart-fleet-recover.service
 systemctl set-default graphical.target
 systemctl enable --now smartcart-kiosk.service
-/opt/smartcart/current/venv/bin/smartcart cart fleet status
+"$smartcart" cart fleet status
