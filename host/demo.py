@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 DEFAULT_TRIP = Path(__file__).resolve().parents[1] / "trips" / "demo-trip.jsonl"
 DEMO_CART = "cart-0042"
-_WAIT_S = 20.0  # for each step the demo waits on: connect, session, checkout
+_WAIT_S = 60.0  # per step the demo waits on (connect, session, checkout); CI boxes get slow
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,13 +156,14 @@ def run_demo(
         for step in steps:
             if speed > 0:
                 time.sleep(max(0.0, clock0 + step.t / speed - time.monotonic()))
-            event = link.submit(_change(step, t0))
-            events.append(event)
-            grams = f" {event.grams} g" if event.grams is not None else ""
-            sign = "+" if event.type == "add" else "-"
-            console.print(
-                f"  [dim]{step.t:6.2f} s  seq {event.seq:>3}[/]  {sign} {event.sku}{grams}"
-            )
+            submitted = [link.submit(_change(step, t0))]
+            if submitted[0].type == "unresolved":
+                # No shopper at a demo: answer with the first candidate, as the scorer does.
+                pick = step.candidates[0].sku
+                submitted.append(link.submit(_answer(submitted[0], pick, step.t)))
+            for event in submitted:
+                events.append(event)
+                console.print(f"  [dim]{step.t:6.2f} s  seq {event.seq:>3}[/]  {_describe(event)}")
         answer = link.checkout(timeout_s=_WAIT_S)
         after = host.balance_minor(customer_id)
     return DemoResult(
@@ -172,13 +173,36 @@ def run_demo(
 
 def _change(step: TruthEvent, t0: datetime) -> BasketChange:
     """A trip line as the basket logic would have handed it to the outbox."""
+    from firmware.basket.changes import BasketChange, Candidate
+
+    return BasketChange(
+        step.type,
+        t0 + timedelta(seconds=step.t),
+        t_s=step.t,
+        sku=step.sku,
+        grams=step.grams,
+        action=step.action,
+        candidates=tuple(Candidate(c.sku, c.score) for c in step.candidates),
+    )
+
+
+def _answer(question: m.CartEvent, sku: str, t_s: float) -> BasketChange:
+    """The shopper's pick on the cart's screen for an ``unresolved`` event."""
     from firmware.basket.changes import BasketChange
 
-    if step.type not in ("add", "remove"):
-        raise typer.BadParameter(f"a demo trip holds adds and removes, got {step.type!r}")
     return BasketChange(
-        step.type, t0 + timedelta(seconds=step.t), t_s=step.t, sku=step.sku, grams=step.grams
+        "resolution", datetime.now(UTC), t_s=t_s, sku=sku, resolves=question.event_id
     )
+
+
+def _describe(event: m.CartEvent) -> str:
+    grams = f" {event.grams} g" if event.grams is not None else ""
+    if event.type == "unresolved":
+        options = " / ".join(f"{c.sku} {c.score:.2f}" for c in event.candidates)
+        return f"? {event.action}{grams}: {options} (asks the shopper)"
+    if event.type == "resolution":
+        return f"  shopper picks {event.sku}"
+    return f"{'+' if event.type == 'add' else '-'} {event.sku}{grams}"
 
 
 def _forget_broker_session(broker_url: str, cart_id: str) -> None:
