@@ -9,6 +9,7 @@ with keyword arguments instead of the environment.
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -53,6 +54,13 @@ class HostSettings(BaseSettings):
         le=10_000,
         title="Batch size",
         description="Most messages applied in one database transaction (acks follow the commit).",
+    )
+    keyring_path: Path | None = Field(
+        None,
+        title="Cart keyring",
+        description="JSON keyring of enrolled cart public keys (smartcart host keys enrol). "
+        "When set, every cart message must carry its cart's signature; unsigned ones are "
+        "dead-lettered.",
     )
     share_group: str = Field(
         "checkout",

@@ -60,6 +60,8 @@ class HostWorker:
         self.settings = settings or HostSettings()
         self.catalog = catalog or default_catalog()
         # With a keyring, cart messages must carry their cart's signature (docs/security.md).
+        if keyring is None and self.settings.keyring_path is not None:
+            keyring = KeyringFile(self.settings.keyring_path)
         self.keyring = keyring
         self.engine = db.make_engine(self.settings.database_url)
         self._sessions = db.session_factory(self.engine)

@@ -13,7 +13,6 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -73,17 +72,3 @@ def host(db_url: str) -> Iterator[HostWorker]:
     worker.prepare_database()
     yield worker
     worker.engine.dispose()
-
-
-def settings_for(db_url: str, broker_url: str, **kw: Any) -> HostSettings:
-    """Settings for a test worker on a broker other test runs may share: its own client id and
-    share group, and a session that ends with the test (nothing left queued on the broker)."""
-    token = uuid.uuid4().hex[:8]
-    return HostSettings(
-        database_url=db_url,
-        broker_url=broker_url,
-        worker_id=f"test-host-{token}",
-        share_group=f"test-{token}",
-        mqtt_session_expiry_s=0,
-        **kw,
-    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from host.settings import HostSettings
 from smartcart.contract import encode, topics
 from smartcart.contract import messages as m
 
@@ -81,3 +83,23 @@ def wire(msg: Any) -> tuple[str, bytes]:
 
 def replies(out: list[Any], type_: str) -> list[Any]:
     return [o.message for o in out if o.message.type == type_]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def settings_for(db_url: str, broker_url: str, **kw: Any) -> HostSettings:
+    """Settings for a test worker on a broker other test runs may share: its own client id and
+    share group, and a session that ends with the test (nothing left queued on the broker)."""
+    token = uuid.uuid4().hex[:8]
+    return HostSettings(
+        database_url=db_url,
+        broker_url=broker_url,
+        worker_id=f"test-host-{token}",
+        share_group=f"test-{token}",
+        mqtt_session_expiry_s=0,
+        **kw,
+    )

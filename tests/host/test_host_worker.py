@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import settings_for
-from hostkit import CartScript, wire
+from hostkit import CartScript, settings_for, wire
 from sqlalchemy import func, select
 
 from host.broker import EmbeddedBroker
