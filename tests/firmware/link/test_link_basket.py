@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware.link.basket import Basket, Line
+from smartcart.catalog import Pricing, default_catalog
 from smartcart.contract import messages as m
 
 CART = "cart-0042"
@@ -118,3 +122,36 @@ def test_snapshot_is_a_valid_contract_message() -> None:
         ("banana", 1, 131),
         ("kiwi", 1, None),
     ]
+
+
+# The cart's basket must fold events exactly as the host does: the host reconciles a gap from
+# the cart's snapshot, so any difference would silently change what the shopper pays.
+_SKUS = ["banana", "vine-tomato", "kiwi", "arla-standard-milk"]  # two per-kg, two per-unit
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["add", "remove"]),
+            st.sampled_from(_SKUS),
+            st.one_of(st.none(), st.integers(1, 2000)),
+        ),
+        max_size=30,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_the_cart_folds_events_as_the_host_prices_them(steps: list) -> None:
+    from host import pricing
+    from host.errors import Rejected
+
+    catalog = default_catalog()
+    trip, host_lines = Trip(), {}
+    events = []
+    for action, sku, grams in steps:
+        if action == "add" and catalog[sku].pricing is Pricing.PER_KG and grams is None:
+            grams = 100  # a per-kg add always carries its weight (the host refuses it otherwise)
+        events.append(trip(action, sku, grams))
+        with contextlib.suppress(Rejected):  # a remove of what is not there: changes nothing
+            host_lines[sku] = pricing.after(catalog, host_lines.get(sku), action, sku, grams)
+    expected = {(s, ln.quantity, ln.grams) for s, ln in host_lines.items() if ln.quantity > 0}
+    assert lines(Basket.replay(SESSION, events)) == expected
