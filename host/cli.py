@@ -128,7 +128,9 @@ def bench(
         f"in {r.publish_s:.2f} s\n"
         f"applied   {r.events} events in {r.apply_s:.2f} s in {r.batches} transactions "
         f"(mean {r.events / max(r.batches, 1):.0f} events each)\n"
-        f"rate      {r.events_per_s:,.0f} events/s\n"
+        f"rate      {r.events_per_s:,.0f} events/s (wall clock, first publish to last apply)\n"
+        f"host CPU  {r.host_cpu_s:.2f} s = {r.events_per_cpu_s:,.0f} events per CPU-second "
+        f"(worker process; the machine's other load excluded)\n"
         f"check     lost={r.lost} duplicated={r.duplicated} dead_letters={r.dead_letters} "
         f"-> {'OK' if r.ok else 'FAILED'}"
     )
