@@ -113,17 +113,25 @@ def apply(
         bool, typer.Option(help="Accept a bundle older than current")
     ] = False,
     force: Annotated[bool, typer.Option(help="Skip the idle-and-docked test (bench)")] = False,
+    python: Annotated[
+        str | None,
+        typer.Option(envvar="SMARTCART_FLEET_PYTHON", help="Interpreter for the slot's venv"),
+    ] = None,
 ) -> None:
     """Install a bundle into the idle slot, switch, health-check, roll back on failure."""
-    from firmware.fleet.errors import BundleRejected
+    from firmware.fleet.errors import BundleRejected, FleetError
     from firmware.fleet.source import fetch
 
-    updater = _updater(root, keys, status_file, health, allow_unsigned, allow_downgrade)
+    updater = _updater(root, keys, status_file, health, allow_unsigned, allow_downgrade, python)
     try:
         outcome = updater.apply(fetch(source, root / "downloads"), force=force)
     except BundleRejected as e:
         typer.echo(f"REFUSED: {e}", err=True)
         raise typer.Exit(2) from e
+    except FleetError as e:
+        # Fetch or install failed before the switch: the running version was never touched.
+        typer.echo(f"FAILED: {e}", err=True)
+        raise typer.Exit(1) from e
     _report(outcome)
 
 
@@ -168,8 +176,34 @@ def status(root: Root = DEFAULT_ROOT) -> None:
         typer.echo(f"pending: {pending.version} in slot {pending.to_slot} awaits its health check")
 
 
+@app.command()
+def bench(
+    size_mb: Annotated[float, typer.Option(help="Payload size of each synthetic bundle")] = 150.0,
+    files: Annotated[int, typer.Option(help="Number of payload files")] = 40,
+    work_dir: Annotated[
+        Path, typer.Option("--dir", help="Scratch folder on the disk to measure (deleted after)")
+    ] = Path("/tmp/smartcart-fleet-bench"),
+) -> None:
+    """Time build, verify, apply, switch and rollback of synthetic bundles; print figures."""
+    from firmware.fleet.bench import run_bench
+
+    r = run_bench(work_dir, size_mb, files)
+    typer.echo(f"payload {r.payload_mb:.0f} MB in {files} files, on {work_dir}")
+    typer.echo(f"build + sign      {r.build_s:7.2f} s  ({r.payload_mb / r.build_s:6.0f} MB/s)")
+    typer.echo(f"unpack + verify   {r.verify_s:7.2f} s  ({r.payload_mb / r.verify_s:6.0f} MB/s)")
+    typer.echo(f"apply (no venv)   {r.apply_s:7.2f} s")
+    typer.echo(f"switch current    {r.switch_us:7.1f} us (atomic rename + fsync, mean of 200)")
+    typer.echo(f"rollback          {r.rollback_s:7.3f} s (no-op health check)")
+
+
 def _updater(
-    root: Path, keys: Path, status_file: Path, health: str, allow_unsigned: bool, downgrade: bool
+    root: Path,
+    keys: Path,
+    status_file: Path,
+    health: str,
+    allow_unsigned: bool,
+    downgrade: bool,
+    python: str | None = None,
 ) -> Updater:
     from firmware.fleet.bundle import TrustPolicy
     from firmware.fleet.health import CommandHealthCheck, NoHealthCheck, SystemdHealthCheck
@@ -184,7 +218,7 @@ def _updater(
         layout=SlotLayout(root),
         trust=TrustPolicy(load_trusted_keys(keys), require_signature=not allow_unsigned),
         health=check,
-        preparer=VenvPreparer(python=default_python()),
+        preparer=VenvPreparer(python=python or default_python()),
         status_path=status_file,
         allow_downgrade=downgrade,
     )

@@ -54,3 +54,34 @@ def test_refused_bundle_exits_2(tmp_path: Path):
     refused = invoke("verify", bundle, "--keys", tmp_path / "no-keys")
     assert refused.exit_code == 2
     assert "REFUSED" in refused.output
+
+
+def test_bench_prints_its_figures(tmp_path: Path):
+    result = invoke("bench", "--size-mb", "1", "--files", "2", "--dir", tmp_path / "bench")
+    assert result.exit_code == 0, result.output
+    for step in ("build + sign", "unpack + verify", "apply", "switch current", "rollback"):
+        assert step in result.output
+    assert not (tmp_path / "bench").exists()
+
+
+def test_install_failure_exits_1_and_keeps_the_running_version(tmp_path: Path):
+    payload = tmp_path / "payload"
+    (payload / "wheels").mkdir(parents=True)
+    (payload / "wheels" / "broken-1.0-py3-none-any.whl").write_bytes(b"not a wheel")
+    bundle = tmp_path / "b.tar"
+    assert invoke("build", payload, "--version", "1", "--out", bundle).exit_code == 0
+    root = tmp_path / "opt"
+    failed = invoke(
+        "apply",
+        bundle,
+        "--root",
+        root,
+        "--allow-unsigned",
+        "--health",
+        "none",
+        "--force",
+        "--python",
+        tmp_path / "no-such-python",
+    )
+    assert failed.exit_code == 1 and "FAILED" in failed.output
+    assert not (root / "current").exists()
