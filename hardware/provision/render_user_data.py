@@ -41,7 +41,8 @@ UNITS = (
     "smartcart-fleet-recover.service",
 )
 # python3-picamera2 comes from Raspberry Pi's own apt repository: libcamera's Python bindings
-# are built for the OS's libcamera and are not on PyPI. cage + chromium run the kiosk.
+# are built for the OS's libcamera and are not on PyPI. lgpio drives the HX711 and the dock
+# switch (the GPIO library that works on the Pi 5's RP1). cage + chromium run the kiosk.
 PACKAGES = (
     "python3-picamera2",
     "python3-venv",
