@@ -72,3 +72,10 @@ def host(db_url: str) -> Iterator[HostWorker]:
     worker.prepare_database()
     yield worker
     worker.engine.dispose()
+
+
+@pytest.fixture
+def pg_url(postgres_schema_url: str) -> str:
+    """The run's PostgreSQL schema, emptied: for tests that only make sense on PostgreSQL."""
+    _empty_postgres(postgres_schema_url)
+    return postgres_schema_url

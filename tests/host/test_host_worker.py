@@ -15,7 +15,7 @@ from hostkit import CartScript, settings_for, wire
 from sqlalchemy import func, select
 
 from host.broker import EmbeddedBroker
-from host.db.models import AppliedEvent, DeadLetter
+from host.db.models import AppliedEvent, Cart, DeadLetter, PendingEvent
 from host.worker import HostWorker
 from smartcart.contract import decode, topics
 
@@ -128,3 +128,34 @@ def test_bad_messages_are_dead_lettered_and_the_worker_keeps_going(
                 assert sorted(s.scalars(select(DeadLetter.reason))) == ["invalid", "not_json"]
         finally:
             fake.close()
+
+
+@pytest.mark.mosquitto
+@pytest.mark.postgres
+def test_two_workers_sharing_the_carts_apply_each_event_once(
+    mosquitto_url: str, pg_url: str
+) -> None:
+    """A shared subscription splits one cart's events between workers, out of order; the
+    database (row locks, unique keys, held events) still applies each exactly once, in order."""
+    first = settings_for(pg_url, mosquitto_url)
+    second = first.model_copy(update={"worker_id": first.worker_id + "-b"})
+    carts = [unique_cart() for _ in range(4)]
+    with HostWorker(first) as a, HostWorker(second) as b:
+        customer_id = a.create_customer("Alice", top_up_minor=10**7)
+        scripts = [CartScript(a.start_session(c, customer_id), cart_id=c) for c in carts]
+        fake = FakeCart(mosquitto_url, carts[0])
+        try:
+            for _ in range(30):
+                for cart in scripts:
+                    fake.send(*wire(cart.add("kiwi")))
+            a.wait_idle(10)
+            b.wait_idle(10)
+        finally:
+            fake.close()
+        assert a.applied_events > 0 and b.applied_events > 0, "the broker did not share the load"
+        with a.transaction() as s:
+            assert s.scalar(select(func.count()).select_from(AppliedEvent)) == 120
+            assert s.scalar(select(func.count()).select_from(PendingEvent)) == 0
+            assert {c.applied_seq for c in s.scalars(select(Cart).where(Cart.id.in_(carts)))} == {
+                30
+            }
