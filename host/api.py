@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from host import accounts, checkout
+from host.dashboard.router import dashboard_router
 from host.db.models import Cart, DeadLetter, Receipt, ReceiptAdjustment
 from host.errors import Conflict, Declined, HostError, LedgerError, NotFound, Rejected
 from host.payments import LedgerGateway
@@ -421,4 +422,5 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
 
         return tx(read)
 
+    app.include_router(dashboard_router(worker))  # /dashboard, the phone's /pair: host/dashboard
     return app

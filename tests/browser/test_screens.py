@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from conftest import WAIT_S, Cart, Store, wait_until
+from browserkit import WAIT_S, Cart, Store, wait_until
 
 from firmware.basket.changes import BasketChange, Candidate
 
