@@ -9,6 +9,10 @@ Degraded modes, never a crash loop:
   vision-only, leaving per-kg items unresolved; the status line says ``scale: silent``;
 - no shopping session open yet: changes wait in memory (bounded) until the host opens one.
 
+For the fleet updater (hardware/README.md): ``READY=1`` once camera, scale and models are open,
+a watchdog kick every frame (and through camera backoffs), and ``/run/smartcart/status.json``
+(session open, docked) every status period.
+
 The pipeline clock is CLOCK_MONOTONIC (libcamera's SensorTimestamp, ``time.monotonic`` for the
 scale); event wall-clock times are ``t0_utc`` + that clock. A status line every
 ``status_every_s`` shows fps, per-stage milliseconds, dropped frames and link state.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,11 +31,38 @@ from firmware.basket.changes import BasketChange
 from firmware.camera.open import open_camera
 from firmware.config import CartConfig
 from firmware.errors import CameraError
+from firmware.fleet.dock import DockSensor
+from firmware.fleet.errors import FleetError
+from firmware.fleet.readiness import CartStatus, write_cart_status
 from firmware.pipeline import CartPipeline
 from firmware.scale.open import open_scale
 from smartcart.catalog import default_catalog
 
 log = logging.getLogger(__name__)
+STATUS_PATH = Path("/run/smartcart/status.json")  # read by the fleet updater (hardware/README)
+
+
+def _wait(seconds: float, heartbeat: Callable[[float], object]) -> None:
+    """Sleep through a backoff while telling systemd's watchdog the loop is alive: a cart with
+    a dead camera is degraded on purpose (its link still drains), not hung."""
+    deadline = time.monotonic() + seconds
+    while (now := time.monotonic()) < deadline:
+        heartbeat(now)
+        time.sleep(min(1.0, deadline - now))
+
+
+def _publish_status(path: Path, session_open: bool, dock: DockSensor | None) -> None:
+    try:
+        write_cart_status(
+            path,
+            CartStatus(
+                updated_at=datetime.now(UTC),
+                session_open=session_open,
+                docked=dock is not None and dock.docked(),
+            ),
+        )
+    except OSError as e:  # not fatal: the fleet updater defers updates without it
+        log.warning("cannot write %s: %s", path, e)
 
 
 def run_live(
@@ -38,8 +70,10 @@ def run_live(
     detector_path: Path | None = None,
     recognizer_path: Path | None = None,
     status_every_s: float = 5.0,
+    status_path: Path = STATUS_PATH,
 ) -> int:
     from firmware.camera.frames import lores_size
+    from firmware.fleet.notify import Notifier
     from firmware.link.errors import NoSession
     from firmware.link.mqtt import CartLink, LinkConfig
     from firmware.link.outbox import Outbox
@@ -78,17 +112,27 @@ def run_live(
         ),
         outbox,
     ).start()
+    notifier = Notifier.from_env()
+    try:
+        dock: DockSensor | None = DockSensor()
+    except FleetError as e:
+        log.warning("no dock sensor (%s): reporting not docked", e)
+        dock = None
     waiting: deque[BasketChange] = deque(maxlen=200)  # until a session opens
     backoff_s = 1.0
+    ready_sent = False
     try:
         while True:
             try:
                 camera = open_camera(cfg.camera)
             except CameraError as e:
                 log.error("camera unavailable (%s); retrying in %.0f s", e, backoff_s)
-                time.sleep(backoff_s)
+                _wait(backoff_s, notifier.heartbeat)
                 backoff_s = min(backoff_s * 2, 30.0)
                 continue
+            if not ready_sent:
+                notifier.ready("camera, scale and models open")
+                ready_sent = True
             try:
                 last_status = time.monotonic()
                 frames_at_status = 0
@@ -103,7 +147,9 @@ def run_live(
                             break  # the host has not opened a session: keep them for now
                         waiting.popleft()
                     now = time.monotonic()
+                    notifier.heartbeat(now)
                     if now - last_status >= status_every_s:
+                        _publish_status(status_path, link.session_id is not None, dock)
                         fps = (pipeline.times.frames - frames_at_status) / (now - last_status)
                         ms = pipeline.times.ms_per_frame()
                         log.info(
@@ -118,7 +164,7 @@ def run_live(
                         last_status, frames_at_status = now, pipeline.times.frames
             except CameraError as e:
                 log.error("camera stopped (%s); reopening in %.0f s", e, backoff_s)
-                time.sleep(backoff_s)
+                _wait(backoff_s, notifier.heartbeat)
                 backoff_s = min(backoff_s * 2, 30.0)
             finally:
                 camera.close()
@@ -130,3 +176,5 @@ def run_live(
         outbox.close()
         if scale is not None:
             scale.close()
+        if dock is not None:
+            dock.close()
