@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
@@ -66,22 +67,32 @@ def demo(
     customer: Annotated[str, typer.Option(help="The shopper's name.")] = "Alex Andersson",
     balance: Annotated[int, typer.Option(help="Starting balance, in öre.")] = 50_000,
     cart_id: Annotated[str, typer.Option(help="The cart's id.")] = DEMO_CART,
+    feed: Annotated[
+        Path | None,
+        typer.Option(
+            help="Instead of the trip, run the cart's real pipeline (detector, tracker, "
+            "recognizer, scale) on this cartfeed/1 folder; needs the models.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Broker + host + a cart on embedded defaults; prints the receipt and the new balance."""
     from rich.console import Console
 
-    from firmware.link.errors import LinkError
+    from firmware.errors import FirmwareError
     from host.errors import HostError
     from smartcart.feed.errors import FeedError
 
     console = Console()
+    script: Script = TripScript(trip, speed) if feed is None else FeedScript(feed)
     try:
         with tempfile.TemporaryDirectory(prefix="smartcart-demo-") as tmp:
             result = run_demo(
-                Path(tmp), trip, console, broker_url=broker_url, speed=speed,
+                Path(tmp), script, console, broker_url=broker_url,
                 customer=customer, balance_minor=balance, cart_id=cart_id,
             )  # fmt: skip
-    except (LinkError, HostError, FeedError) as e:
+    except (FirmwareError, HostError, FeedError) as e:
         console.print(f"[bold red]demo failed:[/] {e}")
         raise typer.Exit(1) from e
     print_result(console, result)
@@ -91,11 +102,10 @@ def demo(
 
 def run_demo(
     workdir: Path,
-    trip: Path,
+    script: Script,
     console: Console,
     *,
     broker_url: str | None = None,
-    speed: float = 20.0,
     customer: str = "Alex Andersson",
     balance_minor: int = 50_000,
     cart_id: str = DEMO_CART,
@@ -110,10 +120,9 @@ def run_demo(
     from host.settings import HostSettings
     from host.worker import HostWorker
     from smartcart.contract.signing import Keyring, KeyringFile, Signer
-    from smartcart.feed.format import read_events
 
     started = time.monotonic()
-    steps = read_events(trip)
+    script.prepare()  # a bad trip or missing models fail here, before anything starts
     with ExitStack() as stack:
         embedded = broker_url is None
         if broker_url is None:
@@ -150,25 +159,80 @@ def run_demo(
         who = f"session {session_id[:8]} for {customer}"
         console.print(f"[dim]cart[/]   {cart_id} (key {signer.kid[:8]}), {who}")
 
-        events = []
-        t0 = datetime.now(UTC)
-        clock0 = time.monotonic()
-        for step in steps:
-            if speed > 0:
-                time.sleep(max(0.0, clock0 + step.t / speed - time.monotonic()))
-            submitted = [link.submit(_change(step, t0))]
+        events: list[m.CartEvent] = []
+
+        def emit(change: BasketChange) -> None:
+            submitted = [link.submit(change)]
             if submitted[0].type == "unresolved":
                 # No shopper at a demo: answer with the first candidate, as the scorer does.
-                pick = step.candidates[0].sku
-                submitted.append(link.submit(_answer(submitted[0], pick, step.t)))
+                pick = change.candidates[0].sku
+                submitted.append(link.submit(_answer(submitted[0], pick, change.t_s)))
             for event in submitted:
                 events.append(event)
-                console.print(f"  [dim]{step.t:6.2f} s  seq {event.seq:>3}[/]  {_describe(event)}")
+                console.print(
+                    f"  [dim]{change.t_s:6.2f} s  seq {event.seq:>3}[/]  {_describe(event)}"
+                )
+
+        script.play(emit)
         answer = link.checkout(timeout_s=_WAIT_S)
         after = host.balance_minor(customer_id)
     return DemoResult(
         customer_id, session_id, answer, before, after, tuple(events), time.monotonic() - started
     )
+
+
+class Script(Protocol):
+    """Where the demo cart's basket changes come from."""
+
+    def prepare(self) -> None: ...
+    def play(self, emit: Callable[[BasketChange], None]) -> None: ...
+
+
+@dataclass
+class TripScript:
+    """A committed trip file in the shape of ``truth.jsonl``, played at ``speed`` x real time."""
+
+    path: Path
+    speed: float = 20.0
+    _steps: list[TruthEvent] = field(default_factory=list)
+
+    def prepare(self) -> None:
+        from smartcart.feed.format import read_events
+
+        self._steps = read_events(self.path)
+
+    def play(self, emit: Callable[[BasketChange], None]) -> None:
+        t0, clock0 = datetime.now(UTC), time.monotonic()
+        for step in self._steps:
+            if self.speed > 0:
+                time.sleep(max(0.0, clock0 + step.t / self.speed - time.monotonic()))
+            emit(_change(step, t0))
+
+
+@dataclass
+class FeedScript:
+    """The cart's real pipeline replaying a recorded or rendered ``cartfeed/1`` feed."""
+
+    path: Path
+    _models: tuple[Any, Any] | None = None
+
+    def prepare(self) -> None:
+        from firmware.models import ModelsMissing, open_models
+        from models.manifest import ManifestError
+        from smartcart.catalog import default_catalog
+
+        try:
+            self._models = open_models(default_catalog())
+        except ManifestError as e:  # not shipped yet, or a checksum that does not match
+            raise ModelsMissing(f"--feed needs the cart's models: {e}") from e
+
+    def play(self, emit: Callable[[BasketChange], None]) -> None:
+        from firmware.replay import replay_feed
+        from smartcart.catalog import default_catalog
+
+        assert self._models is not None, "prepare() first"
+        detector, recognizer = self._models
+        replay_feed(self.path, detector, recognizer, default_catalog(), on_change=emit)
 
 
 def _change(step: TruthEvent, t0: datetime) -> BasketChange:

@@ -88,3 +88,25 @@ def test_demo_plays_another_trip_with_a_weighed_removal(tmp_path: Path) -> None:
 )
 def test_money_prints_swedish_style(amount: int, text: str) -> None:
     assert kr(amount) == text
+
+
+def _detector_shipped() -> bool:
+    from models.manifest import ManifestError, read
+
+    try:
+        return "detector" in read()
+    except ManifestError:
+        return False
+
+
+@pytest.mark.slow
+def test_demo_runs_the_real_pipeline_on_a_rendered_feed() -> None:
+    if not _detector_shipped():
+        pytest.skip("no detector in models/manifest.json yet: --feed needs the cart's models")
+    from host.sim import cached_feed
+
+    feed = cached_feed(seed=9101, events=4)  # rendered once, then cached
+    out = run_demo("--feed", str(feed))
+    [total] = amounts(out, "Charged")
+    before, after = amounts(out, "Balance")
+    assert total > 0 and before - after == total
