@@ -13,8 +13,10 @@ Per frame:
    after (so an item that stops moving is seen at rest); an idle cart skips steps 3-5;
 3. detector on the lores image (products and hands), tracker;
 4. crop bank: full-resolution crops of product tracks, only when better than those kept;
-5. zone: add/remove events; each is named by voting the recognizer over its track's crops;
-6. fuser: confirmed by the weight step, or unresolved; returned to the caller.
+5. zone: add/remove events;
+6. fuser: once the weight has settled, each event is named by voting the recognizer over its
+   track's best crops (taken by then while the item lay still), then confirmed by the net weight
+   change or made unresolved; returned to the caller.
 
 ``StageTimes`` accumulates per-stage wall time (``time.perf_counter_ns``) for ``bench`` and the
 live status line.
@@ -32,7 +34,7 @@ import numpy as np
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
-from firmware.basket.geometry import overlap_fraction
+from firmware.basket.geometry import centre, overlap_fraction
 from firmware.basket.naming import CropBank, RecognitionLike, crop_main, vote
 from firmware.basket.zone import HAND, PRODUCT, BasketZone
 from firmware.camera import Frame
@@ -120,6 +122,7 @@ class CartPipeline:
             weight_tolerance=basket.weight_tolerance,
         )
         self._levels_seen = 0
+        self._last_centre: dict[int, tuple[float, float]] = {}  # product tracks, last frame
         self._names: dict[
             int, tuple[Candidate, ...]
         ] = {}  # track id -> candidates, for its later remove
@@ -146,8 +149,10 @@ class CartPipeline:
         if t_s - self._last_motion_s <= self._hold_s:
             self.times.detected_frames += 1
             start = self._see(frame, start)
-        changes = self._fuser.poll(t_s, self.scale_live(t_s))
+        naming_ns = self.times.ns["recognizer"]
+        changes = self._fuser.poll(t_s, self.scale_live(t_s), self._name_event)
         self.times.add("basket", start)
+        self.times.ns["basket"] -= self.times.ns["recognizer"] - naming_ns  # counted there
         return changes
 
     def _see(self, frame: Frame, start: int) -> int:
@@ -157,19 +162,28 @@ class CartPipeline:
         tracks = self._tracker.update(dets, t_s)
         start = self.times.add("tracker", start)
         hands = [t.xyxy_px for t in tracks if t.class_id == HAND]
+        centres: dict[int, tuple[float, float]] = {}
         for tr in tracks:
             if tr.class_id != PRODUCT or tr.detection_index < 0:
                 continue
+            centres[tr.track_id] = centre(tr.xyxy_px)
             covered = max((overlap_fraction(tr.xyxy_px, h) for h in hands), default=0.0)
-            quality = tr.score * (1.0 - covered)
+            # Best crops: confidently detected, no hand over them, and still (a carried item is
+            # motion-blurred; the frames after it comes to rest are the sharp ones).
+            last = self._last_centre.get(tr.track_id, centres[tr.track_id])
+            moved_px = abs(centres[tr.track_id][0] - last[0]) + abs(
+                centres[tr.track_id][1] - last[1]
+            )
+            quality = tr.score * (1.0 - covered) / (1.0 + moved_px / 2.0)
             if self._bank.wants(tr.track_id, quality):
                 crop = crop_main(frame.main_bgr, tr.xyxy_px, self._scale_xy)
                 if crop is not None:
                     self._bank.offer(tr.track_id, quality, crop)
+        self._last_centre = centres
         events = self._zone.update(tracks, t_s)
         start = self.times.add("basket", start)
         for ev in events:
-            candidates = self._name(ev.track_id, ev.action)
+            candidates: tuple[Candidate, ...] = ()  # named when decided (_name_event)
             self._fuser.add_event(
                 NamedEvent(
                     ev.track_id, ev.action, ev.t_s, candidates, ev.certain, t_s, ev.moved_t_s
@@ -181,6 +195,12 @@ class CartPipeline:
         self._names = {k: v for k, v in self._names.items() if k in live}
         return start
 
+    def _name_event(self, ev: NamedEvent) -> tuple[Candidate, ...]:
+        start = time.perf_counter_ns()
+        names = self._name(ev.track_id, ev.action)
+        self.times.add("recognizer", start)
+        return names
+
     def _name(self, track_id: int, action: str) -> tuple[Candidate, ...]:
         if action == "remove" and track_id in self._names:
             return self._names[track_id]  # named when it was added: same item
@@ -191,4 +211,4 @@ class CartPipeline:
 
     def finish(self, t_s: float) -> list[BasketChange]:
         """End of input: decide whatever still waits for the scale."""
-        return self._fuser.flush(t_s, self.scale_live(t_s))
+        return self._fuser.flush(t_s, self.scale_live(t_s), self._name_event)

@@ -28,7 +28,8 @@ Pure: time comes in as arguments, wall-clock times are ``t0_utc`` plus the pipel
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -41,10 +42,13 @@ class NamedEvent:
     track_id: int
     action: Literal["add", "remove"]
     t_s: float  # when the item came to rest (add) or crossed out (remove)
-    candidates: tuple[Candidate, ...]  # recognizer vote, best first
+    candidates: tuple[Candidate, ...]  # recognizer vote, best first (or filled by a Namer)
     certain: bool = True  # False: the zone could not see where the item came from
     decided_t_s: float | None = None  # when the zone decided (hand gone); default t_s
     moved_t_s: float | None = None  # touched down (add) / lifted (remove); default guessed
+
+
+Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
 
 
 class Fuser:
@@ -135,8 +139,14 @@ class Fuser:
             change = self._level_at(self._moved(ev) - self.remove_before_s) - after
         return change if change >= self.min_change_g else False
 
-    def poll(self, now_s: float, scale_live: bool) -> list[BasketChange]:
-        """Decide every pending event whose weight settled or whose wait is over."""
+    def poll(
+        self, now_s: float, scale_live: bool, namer: Namer | None = None
+    ) -> list[BasketChange]:
+        """Decide every pending event whose weight settled or whose wait is over.
+
+        ``namer`` names an event's item at decision time, not when it was seen: by then the
+        item has lain still, uncovered, for a while, and its best crops are the sharp ones.
+        """
         out: list[BasketChange] = []
         still: list[NamedEvent] = []
         for ev in sorted(self._pending, key=lambda e: e.t_s):
@@ -146,15 +156,19 @@ class Fuser:
                 still.append(ev)
                 continue
             weighed = grams if isinstance(grams, float) else None
+            if namer is not None:
+                ev = replace(ev, candidates=namer(ev))
             change = self.decide(ev, weighed, scale_live=scale_live)
             if change is not None:
                 out.append(change)
         self._pending = still
         return out
 
-    def flush(self, now_s: float, scale_live: bool) -> list[BasketChange]:
+    def flush(
+        self, now_s: float, scale_live: bool, namer: Namer | None = None
+    ) -> list[BasketChange]:
         """End of input: decide everything still waiting."""
-        return self.poll(now_s + self.wait_s + 1e6, scale_live)
+        return self.poll(now_s + self.wait_s + 1e6, scale_live, namer)
 
     def decide(self, ev: NamedEvent, grams: float | None, scale_live: bool) -> BasketChange | None:
         """The change for ``ev`` given its net weight (None: no change seen); None drops an
