@@ -6,12 +6,14 @@ What runs, all real, in this process:
    holding the cart's public key, so it applies only messages the cart signed;
 3. staff actions: a customer with a balance, a shopping session on ``cart-0042``;
 4. the cart: its key, durable outbox (``firmware.link.outbox``) and MQTT link (``CartLink``),
-   publishing a scripted trip, a committed file in the shape of a feed's ``truth.jsonl``
-   (``trips/demo-trip.jsonl``), then asking to check out;
+   publishing a ``Script``'s basket changes, then asking to check out;
 5. the receipt the host sent the cart, and the customer's new balance, printed with rich.
 
-Until the cart's vision pipeline drives the demo from a rendered feed, the trip file stands in
-for what the pipeline would emit; everything from the outbox on is the production path.
+Two scripts: ``TripScript`` plays a committed file in the shape of a feed's ``truth.jsonl``
+(``trips/demo-trip.jsonl``, the default) standing in for what the pipeline would emit;
+``FeedScript`` (``--feed DIR``) runs the cart's real pipeline on a ``cartfeed/1`` feed. An
+``unresolved`` change is answered with its first candidate, as the scorer reads it. Everything
+from the outbox on is the production path.
 
 Only typer and the standard library are imported at module level (``smartcart --help`` stays
 instant); the rest is imported inside the command.
