@@ -220,7 +220,8 @@ def audit(engine: Engine, carts: Iterable[SimCart]) -> Audit:
         charges = conn.scalar(
             select(func.count())
             .select_from(LedgerTransaction)
-            .where(LedgerTransaction.kind == TxKind.CHARGE.value)
+            .join(ShoppingSession, ShoppingSession.id == LedgerTransaction.session_id)
+            .where(LedgerTransaction.kind == TxKind.CHARGE.value, ShoppingSession.cart_id.in_(ids))
         )
     by_key: dict[tuple[str, int], list[str]] = {}
     by_id: dict[str, int] = {}
