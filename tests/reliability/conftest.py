@@ -20,6 +20,14 @@ from sqlalchemy import create_engine, text
 
 from host.loadgen.services import PrivateMosquitto, PrivatePostgres, free_port, plain_conf
 
+# SMARTCART_FAULT_ROUNDS=N runs every fault test N times (the figures in docs/reliability.md).
+ROUNDS = int(os.environ.get("SMARTCART_FAULT_ROUNDS", "1"))
+
+
+@pytest.fixture(params=range(ROUNDS), autouse=True, ids=lambda r: f"round{r}")
+def fault_round(request: pytest.FixtureRequest) -> int:
+    return int(request.param)
+
 
 def _need(binary: str, found: bool) -> None:
     if found:

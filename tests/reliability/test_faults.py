@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faultlog import record
 from netcut import Netcut
 from sqlalchemy import func, select
 
@@ -127,8 +128,12 @@ def fleet_factory(tmp_path: Path, keyring_path: Path) -> Iterator[object]:
         f.stop()
 
 
-def assert_clean(db_url: str, fleet: Fleet, receipts: int) -> None:
+def assert_clean(db_url: str, fleet: Fleet, receipts: int, fault: str, faults: int = 1) -> None:
     result = audit(fleet.staff.engine, fleet.carts)
+    record(fault, faults=faults, events=result.minted, applied=result.applied,
+           reconciled=result.reconciled, lost=result.lost,
+           duplicated=result.duplicated + result.foreign, receipts=result.receipts,
+           charges=result.charges)  # fmt: skip
     assert result.minted > 0
     assert (result.lost, result.duplicated, result.foreign) == (0, 0, 0), result
     assert result.applied + result.reconciled == result.minted
@@ -147,7 +152,7 @@ def test_broker_restart_mid_trip(
         fleet.shop(5, rng)  # some of these are written while the carts reconnect
         broker.restart()
         fleet.checkout_all()
-    assert_clean(pg_url, fleet, receipts=3)
+    assert_clean(pg_url, fleet, receipts=3, fault="broker restart mid-trip", faults=2)
 
 
 def test_cart_offline_for_ten_minutes_of_shopping(
@@ -173,7 +178,7 @@ def test_cart_offline_for_ten_minutes_of_shopping(
             fleet.checkout_all()
     finally:
         net.close()
-    assert_clean(pg_url, fleet, receipts=2)
+    assert_clean(pg_url, fleet, receipts=2, fault="cart offline 10 min of shopping", faults=2)
     assert all(c.link.stats.connects >= 2 for c in fleet.carts)
 
 
@@ -287,6 +292,9 @@ def test_kill_9_of_the_cart_while_writing_its_outbox(
     assert all(applied.get(seq) == eid for seq, eid in printed.items())  # nothing durable lost
     assert total == price([r.sku for r in rows])  # the bill is what the cart wrote, once
     assert charges(pg_url) == (1, 1)
+    record("kill -9 cart while writing its outbox", faults=KILLS, events=len(seqs),
+           applied=len(rows), reconciled=0, lost=len(set(printed) - set(applied)),
+           duplicated=len(rows) - len(set(applied.values())), receipts=1, charges=1)  # fmt: skip
 
 
 def test_kill_9_of_the_host_between_charging_and_publishing_the_receipt(
@@ -319,7 +327,7 @@ def test_kill_9_of_the_host_between_charging_and_publishing_the_receipt(
     assert fleet.staff.balance_minor(fleet.customers[cart.cart_id]) == BALANCE - price(
         fleet.bought[cart.cart_id]
     )
-    assert_clean(pg_url, fleet, receipts=1)
+    assert_clean(pg_url, fleet, receipts=1, fault="kill -9 host between charge and receipt")
 
 
 def test_postgres_restarted_under_load(
@@ -348,7 +356,7 @@ def test_postgres_restarted_under_load(
             t.join(10)
         fleet.shop(1, rng)
         fleet.checkout_all(timeout_s=60)
-    assert_clean(pg_url, fleet, receipts=4)
+    assert_clean(pg_url, fleet, receipts=4, fault="PostgreSQL crash-restart under load")
 
 
 def keep_shopping(fleet: Fleet, cart: SimCart, stop: threading.Event, rng: random.Random) -> None:
@@ -389,4 +397,4 @@ def test_two_host_workers_share_the_carts_and_one_is_killed(
     finally:
         for w in workers:
             w.stop()
-    assert_clean(pg_url, fleet, receipts=4)
+    assert_clean(pg_url, fleet, receipts=4, fault="two host workers, one kill -9")
