@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
@@ -146,11 +147,13 @@ class Staff:
         self.engine = db.make_engine(database_url)
         self._sessions = db.session_factory(self.engine)
         self.currency = currency
-        parts = broker_url.removeprefix("mqtt://").split(":")
+        parts = urlsplit(broker_url)
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=f"staff-{uuid.uuid4().hex[:8]}"
         )
-        self._client.connect(parts[0], int(parts[1]) if len(parts) > 1 else 1883, keepalive=30)
+        if parts.username:
+            self._client.username_pw_set(parts.username, parts.password)
+        self._client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=30)
         self._client.loop_start()
 
     def open_session(self, cart_id: str, balance_minor: int = 100_000) -> tuple[str, str]:
