@@ -42,14 +42,17 @@ UNITS = (
 )
 # python3-picamera2 comes from Raspberry Pi's own apt repository: libcamera's Python bindings
 # are built for the OS's libcamera and are not on PyPI. lgpio drives the HX711 and the dock
-# switch (the GPIO library that works on the Pi 5's RP1). cage + chromium run the kiosk.
+# switch (the GPIO library that works on the Pi 5's RP1). cage + chromium (+ wlr-randr to
+# rotate the portrait panel) run the kiosk.
 PACKAGES = (
     "python3-picamera2",
+    "python3-lgpio",
     "python3-venv",
     "python3-pip",
     "curl",
     "cage",
     "chromium",
+    "wlr-randr",
     "fonts-dejavu-core",
 )
 
@@ -154,6 +157,9 @@ def user_data(
             ),
             file("/etc/smartcart/fleet-keys/fleet.pem", fleet_key_pem),
             file("/etc/smartcart/fleet.env", fleet_env),
+            file(
+                "/usr/local/bin/smartcart-kiosk", (FILES / "smartcart-kiosk.sh").read_text(), "0755"
+            ),
             file(
                 "/usr/local/sbin/smartcart-firstboot",
                 (FILES / "smartcart-firstboot.sh").read_text(),

@@ -58,7 +58,8 @@ def rendered(tmp_path):
 
 def test_user_data_installs_picamera2_and_every_unit(tmp_path):
     data = rendered(tmp_path)
-    assert "python3-picamera2" in data["packages"]
+    assert {"python3-picamera2", "python3-lgpio", "cage", "chromium"} <= set(data["packages"])
+    assert "/usr/local/bin/smartcart-kiosk" in {f["path"] for f in data["write_files"]}
     paths = {f["path"]: f for f in data["write_files"]}
     for unit in sorted(FILES.glob("smartcart-*.service")) + sorted(FILES.glob("*.timer")):
         assert paths[f"/etc/systemd/system/{unit.name}"]["content"] == unit.read_text()
@@ -82,7 +83,7 @@ def test_cart_unit_is_a_watched_notify_service():
 def test_units_and_first_boot_call_commands_the_fleet_cli_has():
     commands = {c.name or c.callback.__name__ for c in fleet_app.registered_commands}
     used = set()
-    sources = [*FILES.glob("smartcart-*"), FILES / "smartcart-firstboot.sh"]
+    sources = list(FILES.glob("smartcart-*"))
     for path in sources:
         for match in re.finditer(r"smartcart cart fleet (\S+)", path.read_text()):
             used.add(match.group(1))
