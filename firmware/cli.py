@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from firmware.fleet.cli import app as fleet_app
+from firmware.screen.cli import screen as screen_command
 from smartcart.contract.signing_cli import cart_app as key_app
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet", help="Fleet updates: signed A/B bundles with rollback.")
+app.command(name="screen")(screen_command)  # the touchscreen without the camera (firmware/screen)
 app.add_typer(key_app, name="key", help="This cart's event-signing key: new, show.")
 
 OptConfig = Annotated[

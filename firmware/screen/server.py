@@ -102,6 +102,7 @@ def _handler(screen: CartScreen) -> type[BaseHTTPRequestHandler]:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go as written: no 40 ms ACK stalls
         server_version = "smartcart-screen"
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
