@@ -22,6 +22,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select, text
 
 from host.db import make_engine
@@ -85,7 +86,7 @@ def _trip(cart_id: str, session_id: str, n: int, rng: random.Random) -> list[byt
             session_id=session_id,
             seq=seq,
             occurred_at=now,
-            type=kind,  # type: ignore[arg-type]
+            type=kind,
             sku=sku,
             grams=grams,
         )
@@ -98,7 +99,7 @@ def _publish(
 ) -> None:
     """One publisher process: connect, wait for the start signal, publish all, wait for PUBACKs."""
     parts = urlsplit(broker_url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
     client.max_inflight_messages_set(500)
     client.max_queued_messages_set(0)
     client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)

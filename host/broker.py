@@ -83,7 +83,7 @@ class EmbeddedBroker:
 
     async def _serve(self) -> None:
         # Imported here: amqtt is a host-only dependency and slow to import.
-        from amqtt.broker import Broker
+        from amqtt.broker import Broker  # type: ignore[import-untyped]
 
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(_quiet_disconnects)

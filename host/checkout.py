@@ -236,7 +236,7 @@ def receipt_message(s: Session, receipt: Receipt) -> m.Receipt:
             m.ReceiptLine(
                 sku=r.sku,
                 name=r.name,
-                pricing=r.pricing,  # type: ignore[arg-type]  # checked by the DB CHECK
+                pricing=r.pricing,
                 quantity=r.quantity,
                 grams=r.grams,
                 unit_price_minor=r.unit_price_minor,

@@ -28,8 +28,7 @@ def migrate(database_url: DatabaseUrl = None) -> None:
     from host.settings import HostSettings
     from host.worker import HostWorker
 
-    overrides = {"database_url": database_url} if database_url else {}
-    worker = HostWorker(HostSettings(**overrides))
+    worker = HostWorker(HostSettings(database_url=database_url) if database_url else HostSettings())
     worker.prepare_database()
     worker.engine.dispose()
     typer.echo(f"migrated {worker.engine.url.render_as_string(hide_password=True)} to head")

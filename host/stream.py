@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
@@ -417,7 +417,7 @@ class Batch:
     def _flush(self) -> None:
         self._s.flush()
         if self._event_rows:
-            _insert_rows(self._s, AppliedEvent.__table__, self._event_rows)
+            _insert_rows(self._s, cast(Table, AppliedEvent.__table__), self._event_rows)
             self._event_rows = []
 
     def checkout(self, req: m.CheckoutRequest) -> None:

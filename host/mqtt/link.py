@@ -144,7 +144,7 @@ class MqttLink:
         client.max_queued_messages_set(0)
         props = None
         if v5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = self._session_expiry_s
             # PUBACKs wait for the batch's commit, so the broker must let a batch's worth of
             # messages be unacknowledged at once. Mosquitto caps an MQTT 5 client at its own
@@ -214,7 +214,7 @@ class MqttLink:
         self._connected.set()  # a hang-up before CONNACK ends start()'s wait too
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self._inbox.put(Inbound(msg.topic, msg.payload, msg.mid, msg.qos))
+        self._inbox.put(Inbound(msg.topic, bytes(msg.payload), msg.mid, msg.qos))
 
     # used by the worker thread
 
