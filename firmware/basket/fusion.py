@@ -27,6 +27,7 @@ Pure: time comes in as arguments, wall-clock times are ``t0_utc`` plus the pipel
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -35,6 +36,8 @@ from typing import Literal
 
 from firmware.basket.changes import BasketChange, Candidate
 from smartcart.catalog import Catalog, Pricing
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +197,11 @@ class Fuser:
         if not candidates and grams is not None:
             candidates = self.by_weight(grams)  # no usable crop: offer what weighs that much
         if not candidates:
-            return None  # neither a crop nor a weight: nothing to ask the shopper about
+            # Neither a usable crop nor a weight: nothing to ask the shopper about. Said aloud,
+            # since an item may have gone into the basket unrecorded.
+            log.warning("%s at %.2f s (track %d) dropped: no crop and no weight", ev.action,
+                        ev.t_s, ev.track_id)  # fmt: skip
+            return None
         return BasketChange(
             "unresolved", at, ev.t_s, action=ev.action, candidates=candidates,
             grams=None if grams is None else round(grams),
