@@ -29,7 +29,7 @@ from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import TypeVar
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from host import accounts, checkout, db, ledger, stream
@@ -47,6 +47,7 @@ T = TypeVar("T")
 _POLL_S = 0.1
 _DB_RETRY_S = 1.0
 _INBOX_MAX = 50_000
+_ONE_BY_ONE_TRIES = 3
 
 
 class HostWorker:
@@ -159,18 +160,23 @@ class HostWorker:
     def _process(self, batch: Sequence[Inbound]) -> None:
         while not self._stopping.is_set():
             try:
-                out = self._apply(batch)
+                try:
+                    out = self._apply(batch)
+                except OperationalError as e:
+                    if _connection_lost(e):
+                        raise
+                    out = self._apply_one_by_one(batch)
+                except Exception as e:  # noqa: BLE001 - any failure: isolate the culprit below
+                    log.info("batch of %d failed (%s); applying one by one", len(batch), e)
+                    out = self._apply_one_by_one(batch)
             except OperationalError as e:
-                if _connection_lost(e):
-                    log.error("database unreachable (%s); retrying in %.0f s", e.orig, _DB_RETRY_S)
-                    time.sleep(_DB_RETRY_S)
-                    continue
-                out = self._apply_one_by_one(batch)
-            except (IntegrityError, DBAPIError) as e:
-                log.info(
-                    "batch of %d failed at commit (%s); applying one by one", len(batch), e.orig
-                )
-                out = self._apply_one_by_one(batch)
+                if not _connection_lost(e):
+                    raise
+                # Nothing is acknowledged: the same batch is tried again once the database is
+                # back (and the broker redelivers it if this worker dies meanwhile).
+                log.error("database unreachable (%s); retrying in %.0f s", e.orig, _DB_RETRY_S)
+                time.sleep(_DB_RETRY_S)
+                continue
             self._deliver(out, batch)
             return
 
@@ -195,19 +201,35 @@ class HostWorker:
         return self._sessions.begin()
 
     def _apply_one_by_one(self, batch: Sequence[Inbound]) -> list[stream.Outgoing]:
+        """Each message in its own transaction, so one bad message cannot sink the others."""
         out: list[stream.Outgoing] = []
         for item in batch:
-            try:
-                out += self._apply([item])
-            except DBAPIError as e:
-                if isinstance(e, OperationalError) and _connection_lost(e):
-                    raise
-                # The database refused this one message on its own: keep it for people.
-                log.exception("message on %s failed in its own transaction", item.topic)
-                with self._sessions.begin() as s:
-                    b = stream.Batch(s, self.catalog, self.settings.currency, LedgerGateway)
-                    b.dead_letter(item.topic, item.payload, "database", str(e.orig)[:2000])
+            out += self._apply_alone(item)
         return out
+
+    def _apply_alone(self, item: Inbound) -> list[stream.Outgoing]:
+        error: Exception | None = None
+        for _ in range(_ONE_BY_ONE_TRIES):
+            try:
+                return self._apply([item])
+            except OperationalError as e:
+                if _connection_lost(e):
+                    raise
+                error = e
+            except DBAPIError as e:
+                # Most often a sibling worker committed the same event first: the next try
+                # sees it as a duplicate and succeeds.
+                error = e
+            except Exception as e:  # noqa: BLE001 - a bug must not stop the worker
+                error = e
+                break  # deterministic: trying again would fail the same way
+        assert error is not None
+        log.error("message on %s failed on its own: %r", item.topic, error, exc_info=error)
+        reason = "database" if isinstance(error, DBAPIError) else "internal"
+        with self.transaction() as s:
+            b = stream.Batch(s, self.catalog, self.settings.currency, LedgerGateway)
+            b.dead_letter(item.topic, item.payload, reason, f"{type(error).__name__}: {error}")
+        return []
 
     def _deliver(self, out: Sequence[stream.Outgoing], batch: Sequence[Inbound]) -> None:
         assert self._link is not None

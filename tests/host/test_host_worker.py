@@ -159,3 +159,36 @@ def test_two_workers_sharing_the_carts_apply_each_event_once(
             assert {c.applied_seq for c in s.scalars(select(Cart).where(Cart.id.in_(carts)))} == {
                 30
             }
+
+
+def test_a_bug_on_one_message_is_dead_lettered_and_the_rest_applied(
+    embedded_url: str, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from host import stream
+    from smartcart.contract import messages as m
+
+    def broken(self: stream.Batch, st: m.CartStatus) -> None:
+        raise RuntimeError("simulated bug in status handling")
+
+    monkeypatch.setattr(stream.Batch, "status", broken)
+    cart_id = unique_cart()
+    with HostWorker(settings_for(f"sqlite:///{tmp_path}/host.db", embedded_url)) as host:
+        fake = FakeCart(embedded_url, cart_id)
+        try:
+            cart = CartScript(
+                host.start_session(cart_id, host.create_customer("Bob", 1000)), cart_id=cart_id
+            )
+            status = m.CartStatus(cart_id=cart_id, state="online")
+            fake.send(
+                topics.topic(cart_id, topics.Channel.STATUS), status.model_dump_json().encode()
+            )
+            fake.send(*wire(cart.add("kiwi")))
+            assert fake.next("ack").acked_seq == 1
+            host.wait_idle(5)
+            with host.transaction() as s:
+                letters = s.scalars(select(DeadLetter)).all()
+            assert [(d.reason, d.detail) for d in letters] == [
+                ("internal", "RuntimeError: simulated bug in status handling")
+            ]
+        finally:
+            fake.close()
