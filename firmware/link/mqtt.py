@@ -189,7 +189,7 @@ class CartLink:
         self._checkout: _CheckoutAttempt | None = None
         self._ready = threading.Event()  # connected and subscribed to the host topic
         self._connects = self._published = self._resent = 0
-        self._failure: BaseException | None = None  # why the worker died, if it did
+        self._failure: Exception | None = None  # why the worker died, if it did
 
         # Worker-only state.
         self._connected = False
@@ -400,13 +400,13 @@ class CartLink:
     def _run(self) -> None:
         try:
             self._loop()
-        except BaseException as e:
-            # A broken outbox (disk full, I/O error) stops delivery; say so loudly to callers.
+        except Exception as e:
+            # A broken outbox (disk full, I/O error) stops delivery: logged here with its
+            # traceback, and raised to every later submit()/checkout() as a LinkError.
             log.exception("%s: link worker stopped", self.config.cart_id)
             with self._cond:
                 self._failure = e
                 self._cond.notify_all()
-            raise
 
     def _loop(self) -> None:
         while True:

@@ -18,6 +18,7 @@ from linkkit import AckingHost, unique_cart, wait_until
 from sqlalchemy import select
 
 from firmware.basket.changes import BasketChange
+from firmware.link.errors import LinkError, NoSession
 from firmware.link.mqtt import CartLink, LinkConfig
 from firmware.link.outbox import Outbox
 from host.broker import EmbeddedBroker
@@ -178,3 +179,25 @@ def test_cart_killed_mid_trip_is_charged_once_for_exactly_the_trip(
 def event_line(line: str) -> tuple[int, str]:
     _, seq, event_id = line.split()
     return int(seq), event_id
+
+
+def test_a_broken_outbox_stops_the_link_loudly(broker: EmbeddedBroker, tmp_path: Path) -> None:
+    cart = unique_cart()
+    outbox = Outbox(tmp_path / "outbox.sqlite", cart)
+    link = CartLink(LinkConfig(cart_id=cart, broker_url=broker.url), outbox).start()
+    try:
+        assert link.wait_ready(10)
+        outbox.close()  # the SD card is gone: the worker's next read fails
+
+        def refused_as_broken() -> bool:
+            try:
+                link.submit(add("kiwi"))
+            except NoSession:
+                return False  # the worker has not noticed yet
+            except LinkError as e:
+                return "stopped" in str(e)
+            return False
+
+        wait_until(refused_as_broken, 10, "submit to report the stopped worker")
+    finally:
+        link.stop()
