@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from host import ledger, pricing
@@ -41,8 +43,9 @@ class StartedSession:
 
 def sync_catalog(s: Session, catalog: Catalog) -> int:
     """Upsert the catalog into ``products`` (prices change between releases); return the count."""
+    existing = {row.sku: row for row in s.scalars(select(Product))}
     for p in catalog.values():
-        row = s.get(Product, p.sku)
+        row = existing.get(p.sku)
         if row is None:
             row = Product(sku=p.sku)
             s.add(row)
@@ -53,6 +56,23 @@ def sync_catalog(s: Session, catalog: Catalog) -> int:
         row.currency = p.currency
         row.unit_weight_g = p.unit_weight_g
     return len(catalog)
+
+
+def ensure_cart(s: Session, cart_id: str) -> Cart:
+    """The cart's row, created if new, locked for this transaction.
+
+    Insert-or-ignore first: two workers (or a worker and the API) meeting a new cart at once
+    must not fail each other on the primary key.
+    """
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    s.execute(
+        insert(Cart)
+        .values(id=cart_id, applied_seq=0, online=False)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    cart = s.get(Cart, cart_id, with_for_update=True, populate_existing=True)
+    assert cart is not None  # inserted or already there
+    return cart
 
 
 def create_customer(s: Session, name: str, top_up_minor: int, currency: str) -> str:
@@ -93,11 +113,7 @@ def top_up(
 
 def start_session(s: Session, cart_id: str, customer_id: str) -> StartedSession:
     shopper = customer(s, customer_id)
-    cart = s.get(Cart, cart_id, with_for_update=True)
-    if cart is None:
-        cart = Cart(id=cart_id, applied_seq=0, online=False)
-        s.add(cart)
-        s.flush()
+    cart = ensure_cart(s, cart_id)
     now = utcnow()
     for old in s.scalars(
         select(ShoppingSession).where(

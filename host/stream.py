@@ -29,7 +29,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
-from host import checkout, pricing
+from host import accounts, checkout, pricing
 from host.checkout import GatewayFactory
 from host.db.models import (
     OPEN_STATUSES,
@@ -406,8 +406,7 @@ class Batch:
     def status(self, st: m.CartStatus) -> None:
         cart = self._cart(st.cart_id)
         if cart is None:
-            cart = Cart(id=st.cart_id, applied_seq=0)
-            self._s.add(cart)
+            cart = accounts.ensure_cart(self._s, st.cart_id)
             self._carts[cart.id] = cart
         cart.online = st.state == "online"
         if st.firmware is not None:
