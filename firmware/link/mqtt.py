@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Literal
-from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
@@ -51,11 +50,14 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from firmware.basket.changes import BasketChange
 from firmware.link.basket import Basket
-from firmware.link.errors import BrokerUrlError, CheckoutTimeout, LinkError, NoSession
+from firmware.link.config import BrokerAddress, LinkConfig, LinkStats
+from firmware.link.errors import CheckoutTimeout, LinkError, NoSession
 from firmware.link.outbox import Outbox
 from smartcart.contract import ContractError, decode, encode
 from smartcart.contract import messages as m
 from smartcart.contract.topics import QOS, Channel, topic
+
+__all__ = ["BrokerAddress", "CartLink", "CheckoutAnswer", "HostMessage", "LinkConfig", "LinkStats"]
 
 log = logging.getLogger(__name__)
 
@@ -63,55 +65,6 @@ HostMessage = m.SessionStarted | m.Ack | m.Receipt | m.CheckoutRefused
 CheckoutAnswer = m.Receipt | m.CheckoutRefused
 
 _IDLE_TICK_S = 0.25  # how often the worker looks at its timers when no signal arrives
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerAddress:
-    host: str
-    port: int
-    tls: bool
-    username: str | None
-    password: str | None
-
-    @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        """``mqtt://[user:password@]host[:1883]`` or ``mqtts://...[:8883]`` (TLS, system CAs)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "mqtts", "tcp") or not parts.hostname:
-            raise BrokerUrlError(f"expected mqtt://host:port or mqtts://host:port, got {url!r}")
-        tls = parts.scheme == "mqtts"
-        try:
-            port = parts.port or (8883 if tls else 1883)
-        except ValueError as e:
-            raise BrokerUrlError(f"bad port in {url!r}") from e
-        return cls(
-            host=parts.hostname,
-            port=port,
-            tls=tls,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class LinkConfig:
-    cart_id: str
-    broker_url: str
-    username: str | None = None  # overrides the URL's
-    password: str | None = None
-    firmware: str | None = None  # reported in the online status
-    keepalive_s: int = 15  # the broker declares the cart offline after 1.5x this
-    reconnect_min_s: int = 1  # backoff doubles from here ...
-    reconnect_max_s: int = 30  # ... up to here
-    resend_after_s: float = 10.0  # unacknowledged this long with no progress: resend all
-    checkout_retry_s: float = 2.0  # first checkout retry; doubles up to resend_after_s
-
-
-@dataclass(frozen=True, slots=True)
-class LinkStats:
-    connects: int  # successful connections, first one included
-    published: int  # event publishes, resends included
-    resent: int  # of which resends of an event already sent once
 
 
 # ---- signals from paho's thread (and the caller's) to the worker ----
