@@ -49,6 +49,7 @@ class CartScreen:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._host = host
         self._httpd = ThreadingHTTPServer((host, port), _handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -56,8 +57,7 @@ class CartScreen:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self._httpd.server_port}"
 
     def start(self) -> CartScreen:
         self.controller.start()

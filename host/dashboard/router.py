@@ -262,7 +262,9 @@ def dashboard_router(
 
     def code_of(cart_id: str, nonce: str, issued_at: datetime | int, sig: str) -> m.PairingCode:
         try:
-            return m.PairingCode(cart_id=cart_id, nonce=nonce, issued_at=issued_at, sig=sig)
+            return m.PairingCode.model_validate(
+                {"cart_id": cart_id, "nonce": nonce, "issued_at": issued_at, "sig": sig}
+            )
         except ValidationError as e:
             raise PairingRefused("this is not a SmartCart code") from e
 

@@ -44,7 +44,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
     db = tmp_path_factory.mktemp("host") / "host.db"
     with EmbeddedBroker() as broker:
-        settings = HostSettings(database_url=f"sqlite:///{db}", broker_url=broker.url)
+        # amqtt speaks MQTT 3.1.1 only: no shared subscription, no MQTT 5 probe first.
+        settings = HostSettings(
+            database_url=f"sqlite:///{db}", broker_url=broker.url, shared_subscription=False
+        )
         with HostWorker(settings) as worker:
             # The host's real app: API, dashboard and pairing, configured from the environment.
             with pytest.MonkeyPatch.context() as env:

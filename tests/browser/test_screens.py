@@ -31,7 +31,9 @@ def start(store: Store, cart: Cart, name: str = "Alice", balance_minor: int = 50
     return customer_id
 
 
-def test_phone_pairing_starts_the_session_and_the_screen_greets(store, cart, page, artefacts):
+def test_phone_pairing_starts_the_session_and_the_screen_greets(
+    store, cart, page, browser, artefacts
+):
     page.goto(cart.url)
     qr = page.locator("figure.qr")
     qr.locator("svg").wait_for()
@@ -39,16 +41,32 @@ def test_phone_pairing_starts_the_session_and_the_screen_greets(store, cart, pag
     url = qr.get_attribute("data-pair-url")
     assert url and url.startswith(f"{store.http_url}/pair?")
 
-    # The QR code in the screenshot decodes to the same URL the page advertises.
+    # The QR code on the screen decodes to the URL the page advertises.
     cv2 = pytest.importorskip("cv2")
     import numpy as np
 
-    png = np.frombuffer(qr.screenshot(), dtype=np.uint8)
+    png = np.frombuffer(page.screenshot(), dtype=np.uint8)
     decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imdecode(png, cv2.IMREAD_COLOR))
     assert decoded == url
 
-    q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    # The shopper's phone opens it and starts shopping (the customer id stands in for the
+    # store app's signed-in account).
     customer_id = store.worker.create_customer("Alice", 50_000)
+    phone_context = browser.new_context(viewport={"width": 390, "height": 640})
+    phone = phone_context.new_page()
+    phone.goto(url)
+    phone.get_by_text(f"Start shopping on {cart.cart_id}").wait_for()
+    phone.locator("input[name=customer_id]").fill(customer_id)
+    artefacts(phone, "phone-pair")
+    phone.get_by_role("button", name="Start shopping").click()
+    phone.get_by_text("You're connected").wait_for()
+    phone_context.close()
+
+    page.get_by_text("Hi Alice!").wait_for()
+    page.locator(".toast", has_text="Welcome, Alice!").wait_for()
+    assert page.locator(".empty").is_visible()
+    # The code is spent: the same code again is refused.
+    q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
     body = {
         "cart_id": q["cart"],
         "nonce": q["nonce"],
@@ -56,14 +74,6 @@ def test_phone_pairing_starts_the_session_and_the_screen_greets(store, cart, pag
         "sig": q["sig"],
         "customer_id": customer_id,
     }
-    r = httpx.post(f"{store.http_url}/pair", json=body)
-    assert r.status_code == 201, r.text
-    assert r.json()["cart_id"] == cart.cart_id
-
-    page.get_by_text("Hi Alice!").wait_for()
-    page.locator(".toast", has_text="Welcome, Alice!").wait_for()
-    assert page.locator(".empty").is_visible()
-    # The code is spent: the same code again is refused, and the host still has one session.
     again = httpx.post(f"{store.http_url}/pair", json=body)
     assert again.status_code == 403
     assert "already used" in again.json()["detail"]
@@ -148,7 +158,7 @@ def test_a_refund_on_the_dashboard_updates_receipt_and_balance(store, cart, page
     answer = cart.link.checkout(WAIT_S)
     assert answer.type == "receipt" and answer.total_minor == 3430
 
-    page.set_viewport_size({"width": 1280, "height": 760})  # a staff PC, not the cart
+    page.set_viewport_size({"width": 1280, "height": 800})  # a staff PC, not the cart
     page.goto(f"{store.http_url}/dashboard?session={answer.session_id}")
     assert page.inner_text("#balance") == "165,70 kr"
     assert page.inner_text("#receipt-total") == "34,30 kr"
