@@ -17,7 +17,9 @@ lifted (a remove). An event waits at most ``wait_s`` for that level. Then:
 
 An event the zone was not certain of (an item first seen over the basket, or removed without
 ever being seen at rest) is emitted only where the weight agrees with one of its candidates;
-otherwise it is dropped: it was a shuffle or a re-found item, not a change.
+otherwise it is dropped: it was a shuffle or a re-found item, not a change. Each weight change
+confirms one event: certain events claim it first (uncertain ones wait ``uncertain_hold_s``),
+and an event whose window overlaps a claimed change of the same direction sees no change.
 
 Scale silent or absent (degraded, vision-only): a sure per-unit item is confirmed without grams;
 a per-kg item needs the weight to be priced, so it is ``unresolved``.
@@ -66,6 +68,7 @@ class Fuser:
         add_before_s: float = 0.3,
         remove_before_s: float = 0.8,
         wait_s: float = 2.0,
+        uncertain_hold_s: float = 2.5,
     ) -> None:
         if t0_utc.tzinfo is None:
             raise ValueError("t0_utc must be timezone-aware")
@@ -78,6 +81,9 @@ class Fuser:
         self.add_before_s = add_before_s
         self.remove_before_s = remove_before_s
         self.wait_s = wait_s
+        self.uncertain_hold_s = uncertain_hold_s
+        # Weight changes already attributed: (from_s, to_s, action). Bounded.
+        self._claimed: deque[tuple[float, float, str]] = deque(maxlen=64)
         self._pending: list[NamedEvent] = []
         self._levels: deque[tuple[float, float]] = deque(maxlen=512)  # (t_s, grams) settled
 
@@ -123,23 +129,30 @@ class Fuser:
             return ev.moved_t_s
         return ev.t_s if ev.action == "add" else ev.t_s - 1.0
 
-    def _after(self, ev: NamedEvent) -> float | None:
-        """First level settled once the hand is gone (add) or the item is lifted (remove)."""
+    def _after(self, ev: NamedEvent) -> tuple[float, float] | None:
+        """(time, grams) of the first level settled once the hand is gone (add) or the item
+        is lifted (remove)."""
         if ev.action == "add":
             since = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) - 0.2
         else:
             since = self._moved(ev) + 0.1
-        return next((g for lt, g in self._levels if lt >= since), None)
+        return next(((lt, g) for lt, g in self._levels if lt >= since), None)
+
+    def _window(self, ev: NamedEvent, after_t_s: float) -> tuple[float, float]:
+        before = self.add_before_s if ev.action == "add" else self.remove_before_s
+        return self._moved(ev) - before, after_t_s
 
     def _net_grams(self, ev: NamedEvent) -> float | None | Literal[False]:
-        """The event's weight (positive), None while waiting, False if the scale saw none."""
+        """The event's weight (positive), None while waiting, False if the scale saw none
+        (or what it saw was already explained by another event)."""
         after = self._after(ev)
         if after is None:
             return None
-        if ev.action == "add":
-            change = after - self._level_at(self._moved(ev) - self.add_before_s)
-        else:
-            change = self._level_at(self._moved(ev) - self.remove_before_s) - after
+        w0, w1 = self._window(ev, after[0])
+        if any(a < w1 and w0 < b and sign == ev.action for a, b, sign in self._claimed):
+            return False  # this weight change already confirmed another event
+        before = self._level_at(w0)
+        change = after[1] - before if ev.action == "add" else before - after[1]
         return change if change >= self.min_change_g else False
 
     def poll(
@@ -152,9 +165,13 @@ class Fuser:
         """
         out: list[BasketChange] = []
         still: list[NamedEvent] = []
-        for ev in sorted(self._pending, key=lambda e: e.t_s):
-            grams = self._net_grams(ev) if scale_live or self._levels else None
+        # Certain events first: a weight change goes to the event the zone was sure of.
+        for ev in sorted(self._pending, key=lambda e: (not e.certain, e.t_s)):
             decided_at = ev.t_s if ev.decided_t_s is None else ev.decided_t_s
+            if not ev.certain and scale_live and now_s - decided_at < self.uncertain_hold_s:
+                still.append(ev)  # let any certain event nearby claim the weight first
+                continue
+            grams = self._net_grams(ev) if scale_live or self._levels else None
             if grams is None and scale_live and now_s - decided_at < self.wait_s:
                 still.append(ev)
                 continue
@@ -164,6 +181,9 @@ class Fuser:
             change = self.decide(ev, weighed, scale_live=scale_live)
             if change is not None:
                 out.append(change)
+                after = self._after(ev)
+                if weighed is not None and after is not None:
+                    self._claimed.append((*self._window(ev, after[0]), ev.action))
         self._pending = still
         return out
 

@@ -98,3 +98,14 @@ def test_event_waits_for_the_settled_level_then_decides() -> None:
     fuser.add_event(NamedEvent(2, "add", 20.0, LEMON, decided_t_s=20.3))
     [late] = fuser.poll(22.4, scale_live=True)  # nothing settled in time
     assert late.type == "unresolved"
+
+
+def test_one_weight_change_confirms_one_event_and_the_certain_one_gets_it() -> None:
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(2.0, 500.0)
+    fuser.add_level(10.5, 390.0)  # a lemon lifted out at 10 s
+    # A phantom track that began inside and left, and the lemon the zone saw lifted.
+    fuser.add_event(NamedEvent(7, "remove", 10.8, LEMON, False, 10.8, 10.0))
+    fuser.add_event(NamedEvent(1, "remove", 11.0, LEMON, True, 11.0, 10.0))
+    changes = fuser.poll(11.5, scale_live=True) + fuser.flush(11.5, scale_live=True)
+    assert [(c.type, c.track_id, c.grams) for c in changes] == [("remove", 1, 110)]
