@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Device PKI for the store's MQTT broker: one device CA, a broker certificate, one client
-# certificate per cart (CN = cart id) and one for the host (CN = smartcart.host).
+# certificate per cart (CN = cart id) and one for the host workers (CN = smartcart-host).
 #
 #   deploy/pki/pki.sh init   DIR                 # device CA: DIR/ca.key (keep offline), DIR/ca.crt
 #   deploy/pki/pki.sh broker DIR HOSTNAME [IP]   # DIR/broker.{key,crt}, SAN = HOSTNAME (+ IP)
-#   deploy/pki/pki.sh client DIR NAME            # DIR/NAME.{key,crt}: a cart id or smartcart.host
+#   deploy/pki/pki.sh client DIR NAME [--host]   # DIR/NAME.{key,crt}: a cart id, or
+#                                                # smartcart-host --host (the host workers)
 #   deploy/pki/pki.sh revoke DIR NAME            # adds NAME to DIR/crl.pem (broker: crlfile)
 #
 # Keys are EC P-256 (small and fast on a Pi), certificates SHA-256. Mosquitto runs with
@@ -80,10 +81,14 @@ subjectAltName=$san"
   client)
     [[ $# -ge 3 ]] || usage
     name=$3
-    # A cart id (see smartcart/contract/topics.py) or the host's account, which has a dot
-    # so that no cart can ever be issued its name.
-    [[ $name =~ ^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$ || $name == smartcart.host ]] ||
-      { echo "invalid client name $name" >&2; exit 2; }
+    # A cart id (see smartcart/contract/topics.py) or the host workers' account. The host's
+    # name is also a valid cart id, so it is reserved here: issuing it is a deliberate act
+    # (--host), never a typo in a cart's name.
+    if [[ $name == smartcart-host ]]; then
+      [[ ${4:-} == --host ]] || { echo "smartcart-host is the host's account: add --host" >&2; exit 2; }
+    elif ! [[ $name =~ ^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$ ]]; then
+      echo "invalid client name $name" >&2; exit 2
+    fi
     issue "$name" "basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth"

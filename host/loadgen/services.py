@@ -163,7 +163,10 @@ def issue_pki(directory: Path, clients: list[str]) -> Path:
         [*run, "broker", str(directory), "localhost", "127.0.0.1"], check=True, capture_output=True
     )
     for name in clients:
-        subprocess.run([*run, "client", str(directory), name], check=True, capture_output=True)
+        extra = ["--host"] if name == "smartcart-host" else []
+        subprocess.run(
+            [*run, "client", str(directory), name, *extra], check=True, capture_output=True
+        )
     return directory
 
 

@@ -25,11 +25,11 @@ KeyringOpt = Annotated[
     Path,
     typer.Option(
         "--keyring",
-        envvar="SMARTCART_HOST_CART_KEYS",
+        envvar="SMARTCART_HOST_KEYRING_PATH",
         help="The host's keyring file (JSON of public keys by cart and kid).",
     ),
 ]
-_DEFAULT_KEYRING = Path(os.environ.get("SMARTCART_HOST_CART_KEYS", "cart-keys.json"))
+_DEFAULT_KEYRING = Path(os.environ.get("SMARTCART_HOST_KEYRING_PATH", "cart-keys.json"))
 
 
 @cart_app.command("new")

@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
     reason="mosquitto is not installed",
 )
 
-HOST = "smartcart.host"
+HOST = "smartcart-host"
 A, B, REVOKED = "cart-0001", "cart-0002", "cart-0003"
 ROOT = "smartcart/v1/carts"
 
