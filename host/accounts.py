@@ -9,6 +9,7 @@ seq only grows across sessions.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,18 +59,23 @@ def sync_catalog(s: Session, catalog: Catalog) -> int:
     return len(catalog)
 
 
-def ensure_cart(s: Session, cart_id: str) -> Cart:
-    """The cart's row, created if new, locked for this transaction.
+def ensure_carts(s: Session, cart_ids: Sequence[str]) -> None:
+    """Create the rows of carts the host has not seen, in one statement.
 
-    Insert-or-ignore first: two workers (or a worker and the API) meeting a new cart at once
-    must not fail each other on the primary key.
+    Insert-or-ignore: two workers (or a worker and the API) meeting a new cart at once must
+    not fail each other on the primary key.
     """
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     s.execute(
         insert(Cart)
-        .values(id=cart_id, applied_seq=0, online=False)
+        .values([{"id": c, "applied_seq": 0, "online": False} for c in cart_ids])
         .on_conflict_do_nothing(index_elements=["id"])
     )
+
+
+def ensure_cart(s: Session, cart_id: str) -> Cart:
+    """The cart's row, created if new, locked for this transaction."""
+    ensure_carts(s, [cart_id])
     cart = s.get(Cart, cart_id, with_for_update=True, populate_existing=True)
     assert cart is not None  # inserted or already there
     return cart

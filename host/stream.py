@@ -98,18 +98,35 @@ class Batch:
 
     # ---- loading ----
 
-    def prefetch(self, events: Sequence[m.CartEvent]) -> None:
-        """Load every row the batch's events touch, one query per table."""
-        if not events:
-            return
+    def prefetch(self, messages: Sequence[object]) -> None:
+        """Load every row the batch touches, one query per table.
+
+        Carts that report a status before the host has seen them get their rows here too, all
+        in one insert-or-ignore (a broker hands a starting worker every retained status).
+        """
         s = self._s
-        cart_ids = sorted({e.cart_id for e in events} - self._carts.keys())
+        events = [x for x in messages if isinstance(x, m.CartEvent)]
+        cart_msgs = [
+            x for x in messages if isinstance(x, m.CartEvent | m.BasketSnapshot | m.CartStatus)
+        ]
+        cart_ids = sorted({x.cart_id for x in cart_msgs} - self._carts.keys())
+        if not cart_ids:
+            return
+        new_status = sorted(
+            {x.cart_id for x in messages if isinstance(x, m.CartStatus)} & set(cart_ids)
+        )
+        if new_status:
+            accounts.ensure_carts(s, new_status)
         # Sorted FOR UPDATE: two workers lock a cart's row in the same order (no deadlock),
         # and the second waits for the first's commit instead of failing on a unique key.
         found = {
             c.id: c
             for c in s.scalars(
-                select(Cart).where(Cart.id.in_(cart_ids)).order_by(Cart.id).with_for_update()
+                select(Cart)
+                .where(Cart.id.in_(cart_ids))
+                .order_by(Cart.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
         }
         for cid in cart_ids:
@@ -497,7 +514,7 @@ def apply_all(
             batch.dead_letter(topic_name, payload, e.reason, e.detail)
             continue
         decoded.append((topic_name, payload, msg))
-    batch.prefetch([msg for _, _, msg in decoded if isinstance(msg, m.CartEvent)])
+    batch.prefetch([msg for _, _, msg in decoded])
     for topic_name, payload, msg in decoded:
         try:
             if isinstance(msg, m.CartEvent):

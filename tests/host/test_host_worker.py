@@ -64,7 +64,7 @@ class FakeCart:
         for info in infos:
             info.wait_for_publish(10)
 
-    def next(self, type_: str, timeout_s: float = 5.0) -> object:
+    def next(self, type_: str, timeout_s: float = 15.0) -> object:
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             msg = self.inbox.get(timeout=left)
@@ -96,7 +96,7 @@ def test_a_shopping_trip_through_the_broker(broker_url: str, db_url: str) -> Non
             for ev in (c, a, a, b):
                 fake.send(*wire(ev))
             request = cart.checkout()
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 15
             while (acked := fake.next("ack").acked_seq) < 3:
                 assert time.monotonic() < deadline
             assert acked == 3
