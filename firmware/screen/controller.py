@@ -126,6 +126,8 @@ class ScreenController:
         """``CartLink``'s ``on_message`` hook (its worker thread): greet the shopper."""
         if isinstance(msg, m.SessionStarted):
             with self._cond:
+                if self._customer is not None and self._customer[0] == msg.session_id:
+                    return  # redelivered (QoS 1): greet once
                 self._customer = (msg.session_id, msg.customer_name)
                 self._receipt = None
                 self._refusal = None

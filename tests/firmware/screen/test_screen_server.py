@@ -91,15 +91,15 @@ def test_idle_shows_a_qr_code_then_greets_the_shopper(bench, client) -> None:
 
     session_id = str(uuid.uuid4())
     link.open(session_id)
-    controller.on_host_message(
-        m.SessionStarted(
-            cart_id=CART,
-            session_id=session_id,
-            started_at=datetime.now(UTC),
-            customer_name="Alice <b>",
-            acked_seq=0,
-        )
+    started = m.SessionStarted(
+        cart_id=CART,
+        session_id=session_id,
+        started_at=datetime.now(UTC),
+        customer_name="Alice <b>",
+        acked_seq=0,
     )
+    controller.on_host_message(started)
+    controller.on_host_message(started)  # redelivered: greeted once
     view = client.get(f"{url}/view").text
     assert "Hi Alice &lt;b&gt;!" in view  # escaped: a name is data, not markup
     assert [t.text for t in controller.toasts_after(0)] == ["Welcome, Alice <b>!"]
