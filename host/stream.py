@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from host import accounts, checkout, pricing
@@ -83,7 +85,9 @@ class Batch:
         self._gateway_for = gateway_for
         self._carts: dict[str, Cart | None] = {}
         self._sessions: dict[str, ShoppingSession | None] = {}
-        self._lines: dict[str, dict[str, BasketLine]] = {}  # session id -> sku -> line
+        # session id -> sku -> line: plain values; changed ones are upserted in one statement.
+        self._lines: dict[str, dict[str, pricing.LineState]] = {}
+        self._dirty_lines: dict[tuple[str, str], pricing.LineState] = {}
         self._pending: dict[str, dict[int, PendingEvent]] = {}  # cart id -> seq -> event
         self._known_ids: set[str] = set()
         self._checked_ids: set[str] = set()
@@ -142,7 +146,7 @@ class Batch:
         for sid in load_lines:
             self._lines.setdefault(sid, {})
         for line in s.scalars(select(BasketLine).where(BasketLine.session_id.in_(load_lines))):
-            self._lines[line.session_id][line.sku] = line
+            self._lines[line.session_id][line.sku] = _state_of(line)
         new_ids = [e.event_id for e in events if e.event_id not in self._checked_ids]
         self._known_ids.update(
             s.scalars(select(AppliedEvent.event_id).where(AppliedEvent.event_id.in_(new_ids)))
@@ -164,14 +168,10 @@ class Batch:
             self._sessions[session_id] = self._s.get(ShoppingSession, session_id)
         return self._sessions[session_id]
 
-    def _lines_of(self, session_id: str) -> dict[str, BasketLine]:
+    def _lines_of(self, session_id: str) -> dict[str, pricing.LineState]:
         if session_id not in self._lines:
-            self._lines[session_id] = {
-                x.sku: x
-                for x in self._s.scalars(
-                    select(BasketLine).where(BasketLine.session_id == session_id)
-                )
-            }
+            rows = self._s.scalars(select(BasketLine).where(BasketLine.session_id == session_id))
+            self._lines[session_id] = {x.sku: _state_of(x) for x in rows}
         return self._lines[session_id]
 
     def _pending_of(self, cart_id: str) -> dict[int, PendingEvent]:
@@ -287,7 +287,7 @@ class Batch:
             )
 
     def _resolution(
-        self, session: ShoppingSession, lines: dict[str, BasketLine], ev: m.CartEvent
+        self, session: ShoppingSession, lines: dict[str, pricing.LineState], ev: m.CartEvent
     ) -> tuple[list[pricing.LineState], int, bool]:
         assert ev.resolves is not None  # the contract requires it
         target = self._new_events.get(ev.resolves) or self._s.get(AppliedEvent, ev.resolves)
@@ -329,23 +329,13 @@ class Batch:
         )
 
     @staticmethod
-    def _state(lines: dict[str, BasketLine], sku: str) -> pricing.LineState | None:
-        row = lines.get(sku)
-        return None if row is None else pricing.LineState(sku, row.quantity, row.grams)
+    def _state(lines: dict[str, pricing.LineState], sku: str) -> pricing.LineState | None:
+        return lines.get(sku)
 
     def _set_line(self, session_id: str, new: pricing.LineState) -> None:
-        lines = self._lines_of(session_id)
-        row = lines.get(new.sku)
-        if row is None:
-            row = BasketLine(
-                session_id=session_id, sku=new.sku, quantity=new.quantity, grams=new.grams
-            )
-            self._s.add(row)
-            lines[new.sku] = row
-        else:
-            # Zero-quantity lines stay (as 0) rather than being deleted and re-inserted.
-            row.quantity = new.quantity
-            row.grams = new.grams
+        # Zero-quantity lines stay (as 0) rather than being deleted and re-inserted.
+        self._lines_of(session_id)[new.sku] = new
+        self._dirty_lines[(session_id, new.sku)] = new
 
     def _drain(self, cart: Cart) -> None:
         """Apply held events that now follow ``applied_seq`` without a gap."""
@@ -432,6 +422,9 @@ class Batch:
 
     def _flush(self) -> None:
         self._s.flush()
+        if self._dirty_lines:
+            _upsert_lines(self._s, self._dirty_lines)
+            self._dirty_lines = {}
         if self._event_rows:
             _insert_rows(self._s, cast(Table, AppliedEvent.__table__), self._event_rows)
             self._event_rows = []
@@ -467,6 +460,34 @@ class Batch:
             if (cart := self._carts.get(cid)) is not None
         ]
         return acks + self._replies
+
+
+def _state_of(row: BasketLine) -> pricing.LineState:
+    return pricing.LineState(row.sku, row.quantity, row.grams)
+
+
+_UPSERT_CHUNK = 500  # x 4 columns: far below every backend's bound-parameter limit
+
+
+def _upsert_lines(s: Session, lines: dict[tuple[str, str], pricing.LineState]) -> None:
+    """Write the batch's changed basket lines: one INSERT .. ON CONFLICT DO UPDATE per chunk.
+
+    The ORM would send one UPDATE per line (psycopg reports no executemany rowcount for it to
+    check); this is one round trip for the whole batch.
+    """
+    insert_ = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    rows = [
+        {"session_id": sid, "sku": line.sku, "quantity": line.quantity, "grams": line.grams}
+        for (sid, _), line in lines.items()
+    ]
+    for i in range(0, len(rows), _UPSERT_CHUNK):
+        stmt = insert_(BasketLine).values(rows[i : i + _UPSERT_CHUNK])
+        s.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["session_id", "sku"],
+                set_={"quantity": stmt.excluded.quantity, "grams": stmt.excluded.grams},
+            )
+        )
 
 
 def _insert_rows(s: Session, table: Table, rows: list[dict[str, Any]]) -> None:
