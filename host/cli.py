@@ -58,6 +58,8 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # amqtt's state machine logs every transition at INFO: noise for an operator.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     overrides: dict[str, object] = {}
     if database_url:
         overrides["database_url"] = database_url
