@@ -227,3 +227,28 @@ def host_applied(host: HostWorker) -> int:
     with host.transaction() as s:
         cart = s.get(Cart, "cart-0001")
         return 0 if cart is None else cart.applied_seq
+
+
+def test_an_answer_to_a_question_lost_in_a_gap_waits_for_the_next_snapshot(
+    host: HostWorker,
+) -> None:
+    customer_id, cart = shopper(host)
+    question = cart.event(
+        "unresolved", action="add", grams=300, candidates=[{"sku": "pink-lady", "score": 0.6}]
+    )
+    held = cart.add(KIWI)
+    host.apply_messages([wire(held)])  # the question itself never arrives
+    host.apply_messages([wire(cart.snapshot([(KIWI, 1, None)], unresolved=1))])
+    refusals = replies(host.apply_messages([wire(cart.checkout())]), "checkout_refused")
+    assert [r.reason for r in refusals] == ["unresolved_items"]
+    # The shopper answers; the host never saw the question, so it cannot know the action...
+    host.apply_messages(
+        [wire(cart.event("resolution", resolves=question.event_id, sku="pink-lady"))]
+    )
+    refusals = replies(host.apply_messages([wire(cart.checkout())]), "checkout_refused")
+    assert [r.reason for r in refusals] == ["missing_events"]
+    # ...until the cart's next snapshot says what the basket is.
+    host.apply_messages([wire(cart.snapshot([(KIWI, 1, None), ("pink-lady", 1, 300)]))])
+    receipt = replies(host.apply_messages([wire(cart.checkout())]), "receipt")[0]
+    assert receipt.total_minor == 500 + (3900 * 300 + 500) // 1000
+    assert host.balance_minor(customer_id) == 50_000 - receipt.total_minor
