@@ -26,10 +26,13 @@ def train_recognizer(
     low_res: Annotated[int, typer.Option(help="Input size of the first epochs, px")] = 160,
     seed: int = 0,
     threads: Annotated[int, typer.Option(min=1)] = 2,
+    init: Annotated[Path | None, typer.Option(help="Start from these EMA weights")] = None,
+    lr_scale: Annotated[float, typer.Option(help="Multiply both learning rates")] = 1.0,
 ) -> None:
     """Fine-tune EfficientNet-Lite0 on the Grocery Store Dataset (EMA weights per epoch)."""
     from models.train_recognizer import RecognizerTrainConfig, train
 
+    base = RecognizerTrainConfig(out)
     cfg = RecognizerTrainConfig(
         out,
         size_px=size,
@@ -38,6 +41,9 @@ def train_recognizer(
         low_res_epochs=low_res_epochs,
         seed=seed,
         threads=threads,
+        init_checkpoint=init,
+        lr_backbone=base.lr_backbone * lr_scale,
+        lr_head=base.lr_head * lr_scale,
     )
     typer.echo(f"run folder {train(cfg)}")
 

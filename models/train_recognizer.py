@@ -48,6 +48,8 @@ class RecognizerTrainConfig:
     iconic_repeats: int = 2
     seed: int = 0
     threads: int = 2
+    # Stage 2 of a progressive schedule: start from an earlier run's EMA weights (same classes).
+    init_checkpoint: Path | None = None
 
 
 class Ema:
@@ -136,6 +138,9 @@ def train(cfg: RecognizerTrainConfig) -> Path:
     num_classes = len(grocery.classes())
 
     model = RecognizerNet.from_imagenet(num_classes)
+    if cfg.init_checkpoint is not None:
+        state = torch.load(cfg.init_checkpoint, map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
     model.freeze_prefix()
     model = model.to(memory_format=torch.channels_last)
     model.train()
