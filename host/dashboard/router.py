@@ -69,6 +69,14 @@ _STATUS: dict[type[HostError], int] = {
 }
 
 SessionQuery = Annotated[str | None, Query(pattern=_UUID)]
+_ERROR = {"description": "", "content": {"application/json": {}}}
+_STAFF_RESPONSES: dict[int | str, dict[str, object]] = {
+    204: {"description": "Done (the page's script asked for JSON)"},
+    303: {"description": "Done or refused: back to the page (a plain form)"},
+    404: {**_ERROR, "description": "No such receipt or line"},
+    409: {**_ERROR, "description": "Refused: more than is left, nothing to correct"},
+    422: {**_ERROR, "description": "A form value that cannot be read"},
+}
 
 
 class PairRequest(BaseModel):
@@ -185,7 +193,12 @@ def dashboard_router(
         page = env.get_template("page.html")
         return HTMLResponse(page.render(view_html=html, selected=session, error=error))
 
-    @router.get("/dashboard/fragment", response_class=HTMLResponse, tags=["dashboard"])
+    @router.get(
+        "/dashboard/fragment",
+        response_class=HTMLResponse,
+        tags=["dashboard"],
+        responses={404: {"description": "No such session", "content": {"text/html": {}}}},
+    )
     def fragment(session: SessionQuery = None) -> HTMLResponse:
         try:
             return HTMLResponse(render_view(session))
@@ -223,7 +236,12 @@ def dashboard_router(
 
     # ---- staff actions ----
 
-    @router.post("/dashboard/receipts/{receipt_id}/lines/{line_no}/refund", tags=["dashboard"])
+    @router.post(
+        "/dashboard/receipts/{receipt_id}/lines/{line_no}/refund",
+        tags=["dashboard"],
+        status_code=204,
+        responses=_STAFF_RESPONSES,
+    )
     async def refund(request: Request, receipt_id: str, line_no: int) -> Response:
         form = await read_form(request)
         try:
@@ -239,7 +257,12 @@ def dashboard_router(
             return staff_answer(request, form, e)
         return staff_answer(request, form, None)
 
-    @router.post("/dashboard/receipts/{receipt_id}/lines/{line_no}/correction", tags=["dashboard"])
+    @router.post(
+        "/dashboard/receipts/{receipt_id}/lines/{line_no}/correction",
+        tags=["dashboard"],
+        status_code=204,
+        responses=_STAFF_RESPONSES,
+    )
     async def correction(request: Request, receipt_id: str, line_no: int) -> Response:
         form = await read_form(request)
         try:
@@ -268,7 +291,15 @@ def dashboard_router(
         except ValidationError as e:
             raise PairingRefused("this is not a SmartCart code") from e
 
-    @router.post("/pair", status_code=201, tags=["pairing"])
+    @router.post(
+        "/pair",
+        status_code=201,
+        tags=["pairing"],
+        responses={
+            403: {"description": "Forged, expired or used code; pairing not configured"},
+            404: {"description": "No such customer"},
+        },
+    )
     async def pair_json(body: PairRequest) -> PairResponse:
         try:
             code = code_of(body.cart_id, body.nonce, body.issued_at, body.sig)
@@ -283,7 +314,12 @@ def dashboard_router(
             customer_name=paired.customer_name,
         )
 
-    @router.get("/pair", response_class=HTMLResponse, tags=["pairing"])
+    @router.get(
+        "/pair",
+        response_class=HTMLResponse,
+        tags=["pairing"],
+        responses={403: {"description": "Not a SmartCart code", "content": {"text/html": {}}}},
+    )
     def phone_page(
         cart: Annotated[str, Query(max_length=64)] = "",
         nonce: Annotated[str, Query(max_length=64)] = "",

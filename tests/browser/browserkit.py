@@ -110,3 +110,24 @@ class Cart:
     controller: object  # firmware.screen.controller.ScreenController
     url: str
     path: CuttablePath
+
+
+# Toasts leave the page after 3.5 s, sooner than a loaded CI machine may look: record every
+# toast the page shows (a MutationObserver, test-side only) and wait on the record instead.
+_RECORD_TOASTS = """() => {
+  window.__toasts = [];
+  new MutationObserver((changes) => {
+    for (const c of changes) for (const n of c.addedNodes) window.__toasts.push(n.textContent);
+  }).observe(document.getElementById("toasts"), { childList: true });
+}"""
+
+
+def record_toasts(page: object) -> None:
+    page.evaluate(_RECORD_TOASTS)  # type: ignore[attr-defined]
+
+
+def wait_toast(page: object, text: str) -> None:
+    """Wait until the page has shown a toast reading ``text`` (after ``record_toasts``)."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "(text) => window.__toasts.includes(text)", arg=text, timeout=WAIT_S * 1000
+    )

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browserkit import WAIT_S, Cart, Store, wait_until
+from browserkit import WAIT_S, Cart, Store, record_toasts, wait_toast, wait_until
 
 from firmware.basket.changes import BasketChange, Candidate
 
@@ -35,6 +35,7 @@ def test_phone_pairing_starts_the_session_and_the_screen_greets(
     store, cart, page, browser, artefacts
 ):
     page.goto(cart.url)
+    record_toasts(page)
     qr = page.locator("figure.qr")
     qr.locator("svg").wait_for()
     artefacts(page, "cart-idle")
@@ -63,7 +64,7 @@ def test_phone_pairing_starts_the_session_and_the_screen_greets(
     phone_context.close()
 
     page.get_by_text("Hi Alice!").wait_for()
-    page.locator(".toast", has_text="Welcome, Alice!").wait_for()
+    wait_toast(page, "Welcome, Alice!")
     assert page.locator(".empty").is_visible()
     # The code is spent: the same code again is refused.
     q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
@@ -82,18 +83,19 @@ def test_phone_pairing_starts_the_session_and_the_screen_greets(
 def test_an_add_shows_its_toast_and_the_total(store, cart, page, artefacts):
     start(store, cart)
     page.goto(cart.url)
+    record_toasts(page)
     page.get_by_text("Hi Alice!").wait_for()
     cart.link.submit(change("add", sku="banana", grams=412))  # 25,00 kr/kg -> 10,30 kr
-    page.locator(".toast", has_text="Added Banana (412 g)").wait_for()
+    wait_toast(page, "Added Banana (412 g)")
     cart.link.submit(change("add", sku="oatly-oat-milk"))  # 24,00 kr
     cart.link.submit(change("add", sku="oatly-oat-milk"))
-    page.locator(".toast", has_text="Added Oatly Oat Milk").first.wait_for()
+    wait_toast(page, "Added Oatly Oat Milk")
     wait_until(lambda: page.inner_text("#total") == "58,30 kr", what="the total 58,30 kr")
     assert "412 g × 25,00 kr/kg" in page.inner_text("[data-sku=banana]")
     assert "2 × 24,00 kr" in page.inner_text("[data-sku=oatly-oat-milk]")
     artefacts(page, "cart-shopping")
     cart.link.submit(change("remove", sku="oatly-oat-milk"))
-    page.locator(".toast", has_text="Removed Oatly Oat Milk").wait_for()
+    wait_toast(page, "Removed Oatly Oat Milk")
     wait_until(lambda: page.inner_text("#total") == "34,30 kr", what="the total 34,30 kr")
 
 
