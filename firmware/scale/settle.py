@@ -4,7 +4,8 @@ The weight is *settled* when every sample of the last ``window_s`` lies within `
 plus ``rel_tolerance`` of the step's size of each other; the window's median is the level. A
 new level at least ``min_step_g`` away from the last is a step, stamped with the time its window
 began (when the load came to rest, not when we were sure). Every settled level is also logged
-(``levels``, bounded) for fusion, which weighs a gesture as the net change across it.
+(``levels``, bounded, refreshed while it holds) for fusion, which weighs a gesture as the net
+change across it.
 A departure of more than ``min_step_g`` from the settled level first yields an
 unsettled step, so the basket logic knows something is happening on the scale. State is a
 bounded window: a cart runs for days.
@@ -70,7 +71,14 @@ class SettleDetector:
         if span_s < self.window_s * 0.8 or max(values) - min(values) > allowed:
             return steps
         t_rest = self._window[0].t_s
-        if not self.levels or abs(level - self.levels[-1][1]) >= 1.0:
+        # Logged when it changes, and refreshed while it holds, so a reader asking "what is
+        # the level after time t" finds an answer even when nothing changed since.
+        last = self.levels[-1] if self.levels else None
+        if (
+            last is None
+            or abs(level - last[1]) >= 1.0
+            or sample.t_s - last[0] >= 0.5 + self.window_s
+        ):
             self.levels.append((t_rest, level))
             self.levels_logged += 1
         if self.level_g is None:

@@ -92,9 +92,9 @@ def _greedy(sim: np.ndarray, min_sim: float) -> list[tuple[int, int]]:
 class ByteTracker:
     def __init__(
         self,
-        high_score: float = 0.5,
+        high_score: float = 0.45,
         low_score: float = 0.15,
-        new_track_score: float = 0.6,
+        new_track_score: float = 0.45,
         match_iou: float = 0.2,
         low_match_iou: float = 0.4,
         min_hits: int = 2,

@@ -2,10 +2,11 @@
 
 Not a detector and not a measure of the product: boxes come from where the simulator *puts*
 things (``host.sim.script``), with no pixels involved, and the "recognizer" is told which item
-the current gesture is about. What this exercises for real is everything after detection: the
-tracker on realistic trajectories and occlusions by the hand, the basket zone's add/remove
-decisions, the settle detector on the simulated load-cell trace and fusion. The product's
-accuracy is measured with the real models on rendered video (``smartcart cart replay``).
+a crop shows (``paint`` fills each box with its item's key). What this exercises for real is
+everything after detection: the tracker on realistic trajectories and occlusions by the hand,
+the basket zone's add/remove decisions, the settle detector on the simulated load-cell trace
+and fusion. The product's accuracy is measured with the real models on rendered video
+(``smartcart cart replay``, ``test_feed_accuracy.py``).
 """
 
 from __future__ import annotations
@@ -62,6 +63,31 @@ class OracleDetector:
         self.items = {i.key: i for i in trip.items}
         self.t_s = 0.0
 
+    def paint(self) -> np.ndarray:
+        """A full-resolution frame where each product's box is filled with its item key + 1
+        (channel 0, later items on top), so ``OracleRecognizer`` can tell crops apart."""
+        main = np.zeros((int(self.wh[1] / LORES), int(self.wh[0] / LORES), 3), np.uint8)
+        for key, box in sorted(self._products(), key=lambda kb: kb[0]):
+            x0, y0, x1, y1 = (int(max(v / LORES, 0)) for v in box)
+            main[y0:y1, x0:x1, 0] = key + 1
+        return main
+
+    def _products(self) -> list[tuple[int, tuple[float, float, float, float]]]:
+        t, out = self.t_s, []
+        for key, (a, b) in self.rest.items():
+            if a <= t < b:
+                it = self.items[key]
+                x, y = self.view.to_image(it.u, it.v)
+                out.append((key, _box(x, y, 0.75 * it.length_cm * self.view.px_per_cm(it.u, it.v))))
+        for act in self.trip.actions:
+            k = act.at(t)
+            if k is not None and act.item is not None and act.carrying(t):
+                u, v = min(max(k.u, 0), 1), min(max(k.v, 0), 1)
+                x, y = self.view.to_image(k.u, k.v, k.h)
+                size = 0.75 * act.item.length_cm * self.view.px_per_cm(u, v, k.h)
+                out.append((act.item.key, _box(x, y, size)))
+        return out
+
     def detect(self, frame_bgr: np.ndarray) -> Dets:
         t = self.t_s
         products: list[tuple[float, ...]] = []
@@ -100,16 +126,18 @@ class OracleDetector:
 
 
 class OracleRecognizer:
-    """Names crops after the item of the gesture nearest in time to the detector's clock."""
+    """Names a crop after the item whose key ``OracleDetector.paint`` wrote into most of it."""
 
     def __init__(self, detector: OracleDetector, confidence: float = 0.9) -> None:
-        self.det = detector
+        self.items = detector.items
         self.confidence = confidence
 
     def recognize(self, crops: list[np.ndarray]) -> list[Rec]:
-        t = self.det.t_s
-        acts = [a for a in self.det.trip.actions if a.item is not None and a.kind != "hover"]
-        act = min(acts, key=lambda a: 0 if a.start_s <= t <= a.end_s else
-                  min(abs(t - a.start_s), abs(t - a.end_s)))  # fmt: skip
-        assert act.item is not None
-        return [Rec(((act.item.sku, self.confidence),))] * len(crops)
+        out = []
+        for crop in crops:
+            keys = crop[:, :, 0][crop[:, :, 0] > 0]
+            if len(keys) == 0:
+                continue
+            item = self.items[int(np.bincount(keys).argmax()) - 1]
+            out.append(Rec(((item.sku, self.confidence),)))
+        return out

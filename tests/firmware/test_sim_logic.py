@@ -24,7 +24,6 @@ from smartcart.feed.format import TruthEvent, parse_event
 from smartcart.feed.score import score
 
 BLANK = np.zeros((240, 320, 3), np.uint8)
-MAIN = np.zeros((480, 640, 3), np.uint8)
 
 
 def run_trip(seed: int) -> tuple[list[TruthEvent], list[TruthEvent]]:
@@ -44,7 +43,7 @@ def run_trip(seed: int) -> tuple[list[TruthEvent], list[TruthEvent]]:
             samples.append(ScaleSample(float(t_scale[k]), float(grams[k])))
             k += 1
         det.t_s = t
-        out += pipe.process(Frame(i, round(t * 1e9), BLANK, MAIN), samples)
+        out += pipe.process(Frame(i, round(t * 1e9), BLANK, det.paint()), samples)
     out += pipe.finish(trip.duration_s)
     return trip.truth(), [parse_event(event_dict(c)) for c in out]
 
