@@ -364,7 +364,7 @@ def keep_shopping(fleet: Fleet, cart: SimCart, stop: threading.Event, rng: rando
         sku = rng.choice(SKUS)
         cart.add(sku)
         fleet.bought[cart.cart_id].append(sku)
-        time.sleep(0.05)
+        time.sleep(0.1)  # ten items a second per cart: a rush, well above real shopping
 
 
 def test_two_host_workers_share_the_carts_and_one_is_killed(
