@@ -84,6 +84,8 @@ def replay(
         detector or cfg.models.detector,
         recognizer or cfg.models.recognizer,
         cfg.models.threads,
+        detector_variant=cfg.models.detector_variant,
+        recognizer_variant=cfg.models.recognizer_variant,
     )
     one_file = len(feeds) == 1 and events_out.suffix == ".jsonl"
     total = sum(FeedSource(f).frame_count for f in feeds) or None

@@ -96,6 +96,12 @@ class ModelsConfig(_Section):
         default=None, description="Recognizer ONNX file; None: the manifest's default variant"
     )
     threads: int = Field(default=1, ge=1, le=8, description="onnxruntime intra-op threads")
+    detector_variant: Literal["int8", "fp32"] = Field(
+        default="fp32", description="Manifest variant of the detector (int8 is slow without VNNI)"
+    )
+    recognizer_variant: Literal["int8", "fp32"] = Field(
+        default="int8", description="Manifest variant of the recognizer"
+    )
 
 
 class BasketConfig(_Section):

@@ -87,6 +87,8 @@ def run_live(
         detector_path or cfg.models.detector,
         recognizer_path or cfg.models.recognizer,
         cfg.models.threads,
+        detector_variant=cfg.models.detector_variant,
+        recognizer_variant=cfg.models.recognizer_variant,
     )
     scale = open_scale(cfg.scale)
     t0_utc = datetime.now(UTC) - timedelta(seconds=time.monotonic())
