@@ -12,8 +12,8 @@ What runs, all real, in this process:
 Two scripts: ``TripScript`` plays a committed file in the shape of a feed's ``truth.jsonl``
 (``trips/demo-trip.jsonl``, the default) standing in for what the pipeline would emit;
 ``FeedScript`` (``--feed DIR``) runs the cart's real pipeline on a ``cartfeed/1`` feed. An
-``unresolved`` change is answered with its first candidate, as the scorer reads it. Everything
-from the outbox on is the production path.
+``unresolved`` change is answered as a shopper on the screen would: its best candidate (for a
+remove, the best one in the basket). Everything from the outbox on is the production path.
 
 Only typer and the standard library are imported at module level (``smartcart --help`` stays
 instant); the rest is imported inside the command.
@@ -166,8 +166,8 @@ def run_demo(
         def emit(change: BasketChange) -> None:
             submitted = [link.submit(change)]
             if submitted[0].type == "unresolved":
-                # No shopper at a demo: answer with the first candidate, as the scorer does.
-                pick = change.candidates[0].sku
+                in_basket = frozenset(link.basket.lines) if link.basket else frozenset()
+                pick = _shopper_pick(change, in_basket)
                 submitted.append(link.submit(_answer(submitted[0], pick, change.t_s)))
             for event in submitted:
                 events.append(event)
@@ -252,7 +252,16 @@ def _change(step: TruthEvent, t0: datetime) -> BasketChange:
     )
 
 
-def _answer(question: m.CartEvent, sku: str, t_s: float) -> BasketChange:
+def _shopper_pick(question: BasketChange, in_basket: frozenset[str]) -> str | None:
+    """No shopper at a demo: the best-scoring candidate (for a remove, the best one that is in
+    the basket, as the screen offers only those); None ("none of these") when nothing fits."""
+    candidates = sorted(question.candidates, key=lambda c: c.score, reverse=True)
+    if question.action == "remove":
+        candidates = [c for c in candidates if c.sku in in_basket]
+    return candidates[0].sku if candidates else None
+
+
+def _answer(question: m.CartEvent, sku: str | None, t_s: float) -> BasketChange:
     """The shopper's pick on the cart's screen for an ``unresolved`` event."""
     from firmware.basket.changes import BasketChange
 
@@ -267,7 +276,7 @@ def _describe(event: m.CartEvent) -> str:
         options = " / ".join(f"{c.sku} {c.score:.2f}" for c in event.candidates)
         return f"? {event.action}{grams}: {options} (asks the shopper)"
     if event.type == "resolution":
-        return f"  shopper picks {event.sku}"
+        return f"  shopper picks {event.sku or 'none of these'}"
     return f"{'+' if event.type == 'add' else '-'} {event.sku}{grams}"
 
 
