@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import socket
 import ssl
 import threading
 import time
@@ -65,6 +66,13 @@ HostMessage = m.SessionStarted | m.Ack | m.Receipt | m.CheckoutRefused
 CheckoutAnswer = m.Receipt | m.CheckoutRefused
 
 _IDLE_TICK_S = 0.25  # how often the worker looks at its timers when no signal arrives
+
+
+def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
+    """Send each packet at once. paho leaves Nagle on, so an event and the snapshot right
+    behind it waited for the broker's delayed ACK: 40 ms per event on the wire, measured."""
+    if isinstance(sock, socket.socket):  # ssl.SSLSocket is one too; websockets are not
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 # ---- signals from paho's thread (and the caller's) to the worker ----
@@ -304,6 +312,7 @@ class CartLink:
             c.tls_set(cert_reqs=ssl.CERT_REQUIRED)
         c.will_set(self._topics[Channel.STATUS], self._status("offline"), qos=QOS, retain=True)
         c.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
+        c.on_socket_open = _no_delay
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_subscribe = self._on_subscribe
