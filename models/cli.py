@@ -127,12 +127,31 @@ def retrain(
     from models.train_recognizer import RecognizerTrainConfig
     from models.train_recognizer import train as train_rec
 
-    rec_run = train_rec(RecognizerTrainConfig(work / "recognizer", seed=seed))
-    release(choose(rec_run)[0])
+    # The committed recipe: stage 1, 7 epochs at 160 px; stage 2, 4 epochs at 224 px from stage
+    # 1's last EMA weights at 0.4x the learning rates (val picks the stage-2 epoch).
+    stage1 = train_rec(
+        RecognizerTrainConfig(
+            work / "recognizer-160", size_px=160, epochs=7, low_res_epochs=0, seed=seed
+        )  # fmt: skip
+    )
+    base = RecognizerTrainConfig(work)
+    stage2 = train_rec(
+        RecognizerTrainConfig(
+            work / "recognizer-224",
+            size_px=224,
+            epochs=4,
+            low_res_epochs=0,
+            seed=seed,
+            init_checkpoint=stage1 / "ema_epoch07.pt",
+            lr_backbone=0.4 * base.lr_backbone,
+            lr_head=0.4 * base.lr_head,
+        )  # fmt: skip
+    )
+    release(choose(stage2)[0])
     evaluate_recognizer_cli(record=True)
     data = work / "detector-data"
     generate(data, detector_images, seed=1, size_px=INPUT_WH_PX)
-    det_run = train_det(DetectorTrainConfig(data, work / "detector", seed=seed))
+    det_run = train_det(DetectorTrainConfig(data, work / "detector", epochs=8, seed=seed))
     release_detector(det_run)
     evaluate_detector_cli(record=True)
 

@@ -60,9 +60,12 @@ def load_net(checkpoint: Path) -> RecognizerNet:
 
 
 def choose(
-    run_dir: Path, candidates: int = 2, sizes: tuple[int, ...] = (160, 192, 224)
+    run_dir: Path, candidates: int = 1, sizes: tuple[int, ...] | None = None
 ) -> tuple[Choice, list[dict]]:
+    """Best logged epoch(s) x input sizes (default: the run's training size) x mirrored view."""
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    if sizes is None:
+        sizes = (json.loads((run_dir / "config.json").read_text())["size_px"],)
     # Prefer later epochs on ties: the EMA keeps improving as the learning rate anneals.
     ranked = sorted(history, key=lambda r: (r["val_top1_ema"], r["epoch"]), reverse=True)
     val = grocery.split("val")
