@@ -17,7 +17,7 @@ from smartcart.dataset import DatasetError
 
 def recognizer() -> Recognizer:
     entry = manifest.entry("recognizer")
-    return Recognizer(manifest.load("recognizer", "int8"), entry.labels)
+    return Recognizer(manifest.load("recognizer"), entry.labels)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_detector_finds_products_in_a_rendered_frame():
     sample = trainset.render_sample(
         np.random.default_rng([4242, 0]), load_cutouts(), default_catalog(), (640, 480)
     )
-    det = Detector(manifest.load("detector", "int8"))
+    det = Detector(manifest.load("detector"))
     found = det.detect(sample.bgr)
     products = [b for b in sample.boxes if b.cls == DetectionClass.PRODUCT]
     assert found.xyxy_px.max(initial=0) <= 640
