@@ -69,14 +69,17 @@ class HostSettings(BaseSettings):
         description="Workers in one group split the carts' messages (MQTT 5 brokers only).",
     )
     mqtt_keepalive_s: int = Field(30, ge=5, le=600, title="MQTT keepalive (s)")
+    # 0 by default: a worker that dies must not keep a share of the group. Mosquitto goes on
+    # handing a disconnected persistent session its round-robin turn, and carts retrying in step
+    # can land on the dead worker every time. Nothing is lost by ending the session: carts
+    # resend every unacknowledged event and retry checkout until the host answers.
     mqtt_session_expiry_s: int = Field(
-        600,
+        0,
         ge=0,
         le=86_400,
         title="MQTT session expiry (s)",
-        description="How long the broker keeps a disconnected worker's session and its "
-        "unacknowledged messages (MQTT 5). A restarted worker with the same worker id gets "
-        "them back; a worker that never returns holds its share of a shared group this long.",
+        description="How long the broker keeps a disconnected worker's session (MQTT 5). Above "
+        "0, a worker that never returns holds its share of a shared group this long.",
     )
 
     @field_validator("broker_url")

@@ -4,9 +4,9 @@ What it does and why:
 - **Callbacks only hand work over.** ``on_message`` puts ``Inbound(topic, payload, mid, qos)`` on
   a bounded queue and returns; paho's network thread never waits on the database.
 - **Acknowledged after commit.** The client runs with ``manual_ack``: the broker's PUBACK for a
-  cart message is sent by ``ack(inbound)`` only after the worker committed it, and the session
-  is persistent (``clean_start`` off, a session expiry), so messages of a worker that died
-  mid-batch are delivered again (to it, or under a shared subscription to a sibling).
+  cart message is sent by ``ack(inbound)`` only after the worker committed it. A worker that
+  dies mid-batch loses nothing: the carts resend every event the host has not acknowledged at
+  application level, and retry checkout.
 - **MQTT 5 where the broker has it.** A probe connection asks for MQTT 5; if the broker takes
   it, the worker subscribes with ``$share/<group>/...`` so several workers split the carts; a
   broker that refuses (the embedded amqtt) gets MQTT 3.1.1 and plain subscriptions. Either
@@ -60,7 +60,7 @@ class MqttLink:
         shared: bool | None = None,
         share_group: str = topics.SHARE_GROUP,
         keepalive_s: int = 30,
-        session_expiry_s: int = 3600,
+        session_expiry_s: int = 0,
     ) -> None:
         parts = urlsplit(broker_url)
         self._host = parts.hostname or "127.0.0.1"
