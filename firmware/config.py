@@ -3,7 +3,7 @@
 One file per cart (``/etc/smartcart/cart.toml`` on the Pi). Unknown keys are errors
 (``extra="forbid"``) so a typo never silently falls back to a default. Every field has a
 description; ``smartcart cart config-schema`` could print them. Sections mirror the pipeline
-stages: camera, scale, models, basket, broker.
+stages: camera, scale, models, basket, broker, screen.
 
 Example::
 
@@ -155,6 +155,24 @@ class BrokerConfig(_Section):
         return None
 
 
+class ScreenConfig(_Section):
+    enabled: bool = Field(default=True, description="Serve the touchscreen page (kiosk browser)")
+    port: int = Field(
+        default=8765,
+        ge=0,
+        le=65535,
+        description="Screen port on 127.0.0.1; the kiosk opens http://127.0.0.1:8765/ "
+        "(hardware/provision SMARTCART_SCREEN_URL); 0: any free port (tests)",
+    )
+    pair_url: str = Field(
+        default="http://127.0.0.1:8080/pair", description="The host's pairing page (QR code)"
+    )
+    pairing_key_file: Path | None = Field(
+        default=None,
+        description="File holding this cart's pairing key, hex; SMARTCART_PAIRING_KEY overrides",
+    )
+
+
 class CartConfig(_Section):
     cart_id: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="This cart's id")
     store_id: str = Field(default="store-1", description="The store the cart belongs to")
@@ -163,6 +181,7 @@ class CartConfig(_Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     basket: BasketConfig = Field(default_factory=BasketConfig)
     broker: BrokerConfig = Field(default_factory=BrokerConfig)
+    screen: ScreenConfig = Field(default_factory=ScreenConfig)
 
 
 def load_config(path: Path) -> CartConfig:

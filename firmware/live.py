@@ -13,6 +13,11 @@ For the fleet updater (hardware/README.md): ``READY=1`` once camera, scale and m
 a watchdog kick every frame (and through camera backoffs), and ``/run/smartcart/status.json``
 (session open, docked) every status period.
 
+The touchscreen: a ``ScreenController`` around the cart's own link (it gets the host's messages
+through the link's ``on_message``) served by ``CartScreen`` on ``127.0.0.1:screen.port`` (8765,
+the kiosk's URL in hardware/provision). Without a pairing key the cart runs without a screen
+(it says so): the basket still works, only the QR code cannot be signed.
+
 The pipeline clock is CLOCK_MONOTONIC (libcamera's SensorTimestamp, ``time.monotonic`` for the
 scale); event wall-clock times are ``t0_utc`` + that clock. A status line every
 ``status_every_s`` shows fps, per-stage milliseconds, dropped frames and link state.
@@ -21,6 +26,7 @@ scale); event wall-clock times are ``t0_utc`` + that clock. A status line every
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -29,14 +35,16 @@ from pathlib import Path
 
 from firmware.basket.changes import BasketChange
 from firmware.camera.open import open_camera
-from firmware.config import CartConfig
+from firmware.config import CartConfig, ScreenConfig
 from firmware.errors import CameraError
 from firmware.fleet.dock import DockSensor
 from firmware.fleet.errors import FleetError
 from firmware.fleet.readiness import CartStatus, write_cart_status
 from firmware.pipeline import CartPipeline
 from firmware.scale.open import open_scale
-from smartcart.catalog import default_catalog
+from firmware.screen.controller import HostMessage, ScreenController, ScreenLink
+from firmware.screen.server import CartScreen
+from smartcart.catalog import Catalog, default_catalog
 
 log = logging.getLogger(__name__)
 STATUS_PATH = Path("/run/smartcart/status.json")  # read by the fleet updater (hardware/README)
@@ -63,6 +71,34 @@ def _publish_status(path: Path, session_open: bool, dock: DockSensor | None) -> 
         )
     except OSError as e:  # not fatal: the fleet updater defers updates without it
         log.warning("cannot write %s: %s", path, e)
+
+
+def pairing_key(cfg: ScreenConfig) -> bytes | None:
+    """The pairing key: ``SMARTCART_PAIRING_KEY`` (hex), else ``screen.pairing_key_file``."""
+    if hex_key := os.environ.get("SMARTCART_PAIRING_KEY"):
+        return bytes.fromhex(hex_key)
+    if cfg.pairing_key_file is not None:
+        return bytes.fromhex(cfg.pairing_key_file.read_text(encoding="utf-8").strip())
+    return None
+
+
+def _start_screen(cfg: CartConfig, link: ScreenLink, catalog: Catalog) -> CartScreen | None:
+    """The touchscreen, or None (said once) when it cannot run: a cart without a screen still
+    shops, a cart in a restart loop does not."""
+    try:
+        pair_key = pairing_key(cfg.screen)
+    except (OSError, ValueError) as e:
+        log.error("bad pairing key (%s): no screen", e)
+        return None
+    if pair_key is None:
+        log.warning("no pairing key (SMARTCART_PAIRING_KEY, screen.pairing_key_file): no screen")
+        return None
+    controller = ScreenController(link, catalog, cfg.cart_id, pair_key, cfg.screen.pair_url)
+    try:
+        return CartScreen(controller, port=cfg.screen.port).start()
+    except OSError as e:  # the port is taken: another cart process, or a stale one
+        log.error("screen cannot listen on port %d (%s): no screen", cfg.screen.port, e)
+        return None
 
 
 def run_live(
@@ -108,12 +144,22 @@ def run_live(
     cfg.broker.outbox_path.parent.mkdir(parents=True, exist_ok=True)
     key = cfg.broker.signing_key
     outbox = Outbox(cfg.broker.outbox_path, cfg.cart_id, None if key is None else Signer.load(key))
+    controller: ScreenController | None = None
+
+    def on_message(msg: HostMessage) -> None:
+        if controller is not None:  # set before the link starts; a guard, not a race
+            controller.on_host_message(msg)
+
     link = CartLink(
         LinkConfig(
             cfg.cart_id, cfg.broker.url, cfg.broker.username, cfg.broker.resolved_password()
         ),
         outbox,
-    ).start()
+        on_message=on_message,
+    )
+    screen = _start_screen(cfg, link, catalog) if cfg.screen.enabled else None
+    controller = None if screen is None else screen.controller
+    link.start()
     notifier = Notifier.from_env()
     try:
         dock: DockSensor | None = DockSensor()
@@ -174,6 +220,8 @@ def run_live(
         log.info("stopping")
         return 0
     finally:
+        if screen is not None:
+            screen.stop()
         link.stop()
         outbox.close()
         if scale is not None:

@@ -1,5 +1,6 @@
 """The live loop (``smartcart cart run``) end to end on Mosquitto, with a camera that is
-unplugged at start: it waits (no crash), then runs, and the events reach the host.
+unplugged at start: it waits (no crash), then runs, and the events reach the host; its
+touchscreen greets the shopper the host opened the session for.
 
 The camera is a feed replayed through ``FeedSource`` (the live camera adapters are tested on
 their own) and the models are the colour-blob test doubles of ``synthetic_feed``.
@@ -14,13 +15,15 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from conftest import free_port
 from synthetic_feed import AlwaysLemon, ColourDetector, write_feed
 
 import firmware.live as live
 import firmware.models
 from firmware.camera.feed import FeedSource
-from firmware.config import BrokerConfig, CameraConfig, CartConfig, ScaleConfig
+from firmware.config import BrokerConfig, CameraConfig, CartConfig, ScaleConfig, ScreenConfig
 from firmware.errors import CameraError
 from smartcart.contract import messages as m
 
@@ -35,6 +38,9 @@ def test_live_loop_survives_a_missing_camera_and_delivers(
 ) -> None:
     feed = write_feed(tmp_path / "feed", scale=False)
     opened: list[str] = []
+    views: list[str] = []
+    port = free_port()
+    monkeypatch.setenv("SMARTCART_PAIRING_KEY", m.cart_pairing_key(b"secret", "x").hex())
 
     def open_camera(cfg: object) -> FeedSource:
         opened.append("try")
@@ -42,6 +48,7 @@ def test_live_loop_survives_a_missing_camera_and_delivers(
             raise CameraError("no camera on the bus")  # unplugged at boot
         if len(opened) == 3:  # the feed ran out: once the host has it all, stop the service
             wait_until(lambda: len(host.applied) >= 2, 15.0, "the host to apply both events")
+            views.append(httpx.get(f"http://127.0.0.1:{port}/view", timeout=5).text)
             raise KeyboardInterrupt
         return FeedSource(feed, realtime=True)  # frames at camera pace, as live
 
@@ -56,6 +63,7 @@ def test_live_loop_survives_a_missing_camera_and_delivers(
         camera=CameraConfig(main_size=(320, 240)),  # the synthetic feed's size
         scale=ScaleConfig(enabled=False),
         broker=BrokerConfig(url=mosquitto_url, outbox_path=tmp_path / "ob.sqlite"),
+        screen=ScreenConfig(port=port),
     )
     session = m.SessionStarted(
         cart_id=cart, session_id=str(uuid.uuid4()), started_at=datetime.now(UTC),
@@ -80,3 +88,4 @@ def test_live_loop_survives_a_missing_camera_and_delivers(
         ("remove", "lemon"),
     ]
     assert json.loads(status.read_text())["session_open"] is True
+    assert "Hi Test Shopper!" in views[0]  # the host's SessionStarted reached the screen
