@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from firmware.calibrate import app as calibrate_app
 from firmware.fleet.cli import app as fleet_app
 from firmware.screen.cli import screen as screen_command
 from smartcart.contract.signing_cli import cart_app as key_app
@@ -23,6 +24,7 @@ app = typer.Typer(no_args_is_help=True)
 app.add_typer(fleet_app, name="fleet", help="Fleet updates: signed A/B bundles with rollback.")
 app.command(name="screen")(screen_command)  # the touchscreen without the camera (firmware/screen)
 app.add_typer(key_app, name="key", help="This cart's event-signing key: new, show.")
+app.add_typer(calibrate_app, name="calibrate", help="Calibrate: camera polygon, scale.")
 
 OptConfig = Annotated[
     Path | None, typer.Option("--config", "-c", help="Cart TOML config (firmware/config.py)")
