@@ -17,7 +17,7 @@ def screen(
     broker_url: Annotated[
         str, typer.Option(help="Broker when there is no config")
     ] = "mqtt://127.0.0.1:1883",
-    port: Annotated[int, typer.Option(help="Local port of the screen (0: any free one)")] = 8088,
+    port: Annotated[int, typer.Option(help="Local port of the screen (0: any free one)")] = 8765,
     pair_url: Annotated[
         str, typer.Option(help="The host's pairing page, put in the QR code")
     ] = "http://127.0.0.1:8080/pair",
