@@ -9,6 +9,7 @@ their own) and the models are the colour-blob test doubles of ``synthetic_feed``
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import uuid
@@ -17,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
 from synthetic_feed import AlwaysLemon, ColourDetector, write_feed
 
 import firmware.live as live
@@ -31,6 +31,13 @@ sys.path.insert(0, str(Path(__file__).parent / "link"))  # the link tests' host 
 from linkkit import AckingHost, unique_cart, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.mosquitto
+
+
+def free_port() -> int:
+    # Local on purpose: `from conftest import` resolves to whichever conftest loaded first.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def test_live_loop_survives_a_missing_camera_and_delivers(
