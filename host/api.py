@@ -9,18 +9,25 @@ Bad requests get a 4xx with a message, never a 500: request bodies and path para
 validated by pydantic (422), and the host's own errors map to statuses in ``_STATUS``
 (``NotFound`` 404, ``Conflict`` 409, ``LedgerError`` 422). The OpenAPI document is served at
 ``/openapi.json`` (interactive at ``/docs``).
+
+Everything but ``/health`` and the phone's pairing pages is for staff: it needs
+``Authorization: Bearer <staff token>``, a token whose SHA-256 is listed in
+``HostSettings.staff_token_sha256`` (401 otherwise, before the handler runs, so a refused
+request changes nothing). The OpenAPI document declares the scheme (``HTTPBearer``).
 """
 
 from __future__ import annotations
 
 import base64
+import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 
-from fastapi import FastAPI, Path, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +37,7 @@ from host.dashboard.router import dashboard_router
 from host.db.models import Cart, DeadLetter, Receipt, ReceiptAdjustment
 from host.errors import Conflict, Declined, HostError, LedgerError, NotFound, Rejected
 from host.payments import LedgerGateway
+from host.settings import staff_token_sha256
 from host.worker import HostWorker
 from smartcart.contract.topics import CART_ID_PATTERN
 
@@ -49,6 +57,42 @@ _STATUS: dict[type[HostError], int] = {
     LedgerError: status.HTTP_422_UNPROCESSABLE_CONTENT,
     Rejected: status.HTTP_422_UNPROCESSABLE_CONTENT,
 }
+
+
+_BEARER = HTTPBearer(
+    auto_error=False,  # our own 401 with WWW-Authenticate, for a missing and a wrong token alike
+    scheme_name="staffToken",
+    description="A staff token; the host lists its SHA-256 (HostSettings.staff_token_sha256).",
+)
+_UNAUTHORIZED: dict[int | str, dict[str, object]] = {
+    401: {"description": "No staff bearer token, or not one the host knows"}
+}
+
+
+def is_staff_token(token: str, known_sha256: tuple[str, ...]) -> bool:
+    """True when ``token`` hashes to one of ``known_sha256``; compares every entry in
+    constant time, so the answer's timing says nothing about which or how much matched."""
+    digest = staff_token_sha256(token)
+    found = False
+    for known in known_sha256:
+        found |= hmac.compare_digest(digest, known)
+    return found
+
+
+def staff_guard(known_sha256: tuple[str, ...]) -> Callable[..., None]:
+    """A FastAPI dependency that refuses (401) any request without a known staff token."""
+
+    def require_staff(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> None:
+        if credentials is None or not is_staff_token(credentials.credentials, known_sha256):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "a staff bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    return require_staff
 
 
 class _In(BaseModel):
@@ -198,6 +242,8 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     currency = worker.settings.currency
+    staff_only = [Depends(staff_guard(worker.settings.staff_token_sha256))]
+    staff = APIRouter(dependencies=staff_only, responses=_UNAUTHORIZED)
 
     @app.exception_handler(HostError)
     async def host_error(_request: Request, exc: HostError) -> JSONResponse:
@@ -283,21 +329,21 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/customers", status_code=201, tags=["customers"])
+    @staff.post("/customers", status_code=201, tags=["customers"])
     def create_customer(body: NewCustomer) -> CustomerOut:
         customer_id = worker.create_customer(body.name, body.top_up_minor)
         return tx(lambda s: customer_out(s, customer_id))
 
-    @app.get("/customers/{customer_id}", tags=["customers"])
+    @staff.get("/customers/{customer_id}", tags=["customers"])
     def get_customer(customer_id: UuidPath) -> CustomerOut:
         return tx(lambda s: customer_out(s, customer_id))
 
-    @app.post("/customers/{customer_id}/top-ups", tags=["customers"])
+    @staff.post("/customers/{customer_id}/top-ups", tags=["customers"])
     def top_up(customer_id: UuidPath, body: TopUp) -> CustomerOut:
         worker.top_up(customer_id, body.amount_minor, body.idempotency_key)
         return tx(lambda s: customer_out(s, customer_id))
 
-    @app.get("/customers/{customer_id}/receipts", tags=["receipts"])
+    @staff.get("/customers/{customer_id}/receipts", tags=["receipts"])
     def customer_receipts(customer_id: UuidPath) -> list[ReceiptOut]:
         def read(s: Session) -> list[ReceiptOut]:
             accounts.customer(s, customer_id)
@@ -310,16 +356,16 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
 
         return tx(read)
 
-    @app.post("/sessions", status_code=201, tags=["sessions"])
+    @staff.post("/sessions", status_code=201, tags=["sessions"])
     def start_session(body: NewSession) -> SessionOut:
         session_id = worker.start_session(body.cart_id, body.customer_id)
         return tx(lambda s: session_out(s, session_id))
 
-    @app.get("/sessions/{session_id}", tags=["sessions"])
+    @staff.get("/sessions/{session_id}", tags=["sessions"])
     def get_session(session_id: UuidPath) -> SessionOut:
         return tx(lambda s: session_out(s, session_id))
 
-    @app.get("/sessions/{session_id}/basket", tags=["sessions"])
+    @staff.get("/sessions/{session_id}/basket", tags=["sessions"])
     def get_basket(session_id: UuidPath) -> BasketOut:
         def read(s: Session) -> BasketOut:
             lines = [
@@ -343,7 +389,7 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
 
         return tx(read)
 
-    @app.get("/sessions/{session_id}/receipt", tags=["receipts"])
+    @staff.get("/sessions/{session_id}/receipt", tags=["receipts"])
     def session_receipt(session_id: UuidPath) -> ReceiptOut:
         def read(s: Session) -> ReceiptOut:
             accounts.shopping_session(s, session_id)
@@ -354,7 +400,7 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
 
         return tx(read)
 
-    @app.get("/receipts/{receipt_id}", tags=["receipts"])
+    @staff.get("/receipts/{receipt_id}", tags=["receipts"])
     def get_receipt(receipt_id: UuidPath) -> ReceiptOut:
         def read(s: Session) -> ReceiptOut:
             row = s.get(Receipt, receipt_id)
@@ -364,7 +410,7 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
 
         return tx(read)
 
-    @app.post("/receipts/{receipt_id}/lines/{line_no}/refund", tags=["receipts"])
+    @staff.post("/receipts/{receipt_id}/lines/{line_no}/refund", tags=["receipts"])
     def refund(receipt_id: UuidPath, line_no: LineNo, body: Refund) -> AdjustmentResult:
         adj = tx(
             lambda s: checkout.refund_line(
@@ -373,7 +419,7 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
         )
         return AdjustmentResult.model_validate(adj, from_attributes=True)
 
-    @app.post("/receipts/{receipt_id}/lines/{line_no}/correction", tags=["receipts"])
+    @staff.post("/receipts/{receipt_id}/lines/{line_no}/correction", tags=["receipts"])
     def correct(receipt_id: UuidPath, line_no: LineNo, body: Correction) -> AdjustmentResult:
         adj = tx(
             lambda s: checkout.correct_line(
@@ -382,7 +428,7 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
         )
         return AdjustmentResult.model_validate(adj, from_attributes=True)
 
-    @app.get("/carts/{cart_id}", tags=["carts"])
+    @staff.get("/carts/{cart_id}", tags=["carts"])
     def get_cart(cart_id: CartPath) -> CartOut:
         def read(s: Session) -> CartOut:
             cart = s.get(Cart, cart_id)
@@ -399,7 +445,7 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
 
         return tx(read)
 
-    @app.get("/dead-letters", tags=["ops"])
+    @staff.get("/dead-letters", tags=["ops"])
     def dead_letters(
         reason: Annotated[str | None, Query(max_length=32)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -422,5 +468,7 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
 
         return tx(read)
 
-    app.include_router(dashboard_router(worker))  # /dashboard, the phone's /pair: host/dashboard
+    app.include_router(staff)
+    # /dashboard (staff) and the phone's /pair (public): host/dashboard
+    app.include_router(dashboard_router(worker, staff=staff_only))
     return app

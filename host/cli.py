@@ -74,8 +74,29 @@ def serve(
             overrides["broker_url"] = stack.enter_context(EmbeddedBroker()).url
             typer.echo(f"embedded broker at {overrides['broker_url']}")
         settings = HostSettings(**overrides)  # type: ignore[arg-type]
+        if not settings.staff_token_sha256:
+            logging.warning(
+                "no staff tokens (SMARTCART_HOST_STAFF_TOKEN_SHA256): every staff endpoint and "
+                "the dashboard answer 401; make one with 'smartcart host staff-token'"
+            )
         app_ = create_app(HostWorker(settings), manage_worker=True)
         uvicorn.run(app_, host=settings.http_host, port=settings.http_port, log_level="info")
+
+
+@app.command("staff-token")
+def staff_token() -> None:
+    """Print a new random staff bearer token and the SHA-256 the host's settings list."""
+    import secrets
+
+    from host.settings import staff_token_sha256
+
+    token = secrets.token_urlsafe(32)
+    typer.echo(f"token   {token}\nsha256  {staff_token_sha256(token)}")
+    typer.echo(
+        "add the sha256 to SMARTCART_HOST_STAFF_TOKEN_SHA256 (a JSON list); give the token "
+        "to the staff member: the host never stores it",
+        err=True,
+    )
 
 
 @app.command()

@@ -8,6 +8,7 @@ with keyword arguments instead of the environment.
 
 from __future__ import annotations
 
+import hashlib
 import socket
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +19,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_worker_id() -> str:
     return f"host-{socket.gethostname()}"
+
+
+def staff_token_sha256(token: str) -> str:
+    """The hex SHA-256 of a staff token: what HostSettings.staff_token_sha256 lists."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class HostSettings(BaseSettings):
@@ -62,6 +68,21 @@ class HostSettings(BaseSettings):
         "When set, every cart message must carry its cart's signature; unsigned ones are "
         "dead-lettered.",
     )
+    require_signatures: bool = Field(
+        False,
+        title="Require signed cart messages",
+        description="True: a host without a keyring refuses to start, so every unsigned cart "
+        "message is dead-lettered. False (development, the demo) accepts unsigned messages when "
+        "no keyring is set, with a warning at start. Production sets it true (deploy/host).",
+    )
+    # Hashes, not tokens: a leaked environment or unit file grants no staff access. Tokens are
+    # random (smartcart host staff-token), so plain SHA-256 is enough; no salt or KDF needed.
+    staff_token_sha256: tuple[str, ...] = Field(
+        (),
+        title="Staff token hashes",
+        description="Hex SHA-256 of each staff bearer token the HTTP API accepts (JSON list in "
+        "the environment). Empty: every staff endpoint answers 401.",
+    )
     share_group: str = Field(
         "checkout",
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
@@ -81,6 +102,14 @@ class HostSettings(BaseSettings):
         description="How long the broker keeps a disconnected worker's session (MQTT 5). Above "
         "0, a worker that never returns holds its share of a shared group this long.",
     )
+
+    @field_validator("staff_token_sha256")
+    @classmethod
+    def _hex_sha256(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for h in v:
+            if len(h) != 64 or any(c not in "0123456789abcdef" for c in h.lower()):
+                raise ValueError("staff_token_sha256 holds hex SHA-256 digests (64 characters)")
+        return tuple(h.lower() for h in v)
 
     @field_validator("broker_url")
     @classmethod

@@ -9,6 +9,9 @@
     POST /pair                         JSON {cart_id, nonce, issued_at, sig, customer_id}
     POST /pair/form                    the phone page's form
 
+The dashboard routes take the app's staff guard (``staff``: FastAPI dependencies, the bearer
+token of ``host.api``); the phone's ``/pair`` routes and the static files stay public.
+
 Staff forms are urlencoded (no multipart dependency) and answer 204 to the page's script or a
 303 back to the page for a plain form; a refused action answers 409/422 with ``detail``.
 Refunds and corrections are ``host.checkout.refund_line`` / ``correct_line`` through the
@@ -22,13 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 from urllib.parse import parse_qs, quote
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, params, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import (
     FileResponse,
@@ -133,8 +136,15 @@ def dashboard_router(
     *,
     poll_s: float = 0.5,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    staff: Sequence[params.Depends] = (),
 ) -> APIRouter:
     router = APIRouter()
+    staff_router = APIRouter(
+        dependencies=list(staff),
+        responses={401: {"description": "No staff bearer token, or not one the host knows"}}
+        if staff
+        else None,
+    )
     pairing_settings = pairing or PairingSettings()
     env = Environment(
         loader=PackageLoader("host.dashboard", "templates"),
@@ -181,7 +191,7 @@ def dashboard_router(
 
     # ---- pages ----
 
-    @router.get("/dashboard", response_class=HTMLResponse, tags=["dashboard"])
+    @staff_router.get("/dashboard", response_class=HTMLResponse, tags=["dashboard"])
     def page(
         session: SessionQuery = None,
         error: Annotated[str | None, Query(max_length=500)] = None,
@@ -193,7 +203,7 @@ def dashboard_router(
         page = env.get_template("page.html")
         return HTMLResponse(page.render(view_html=html, selected=session, error=error))
 
-    @router.get(
+    @staff_router.get(
         "/dashboard/fragment",
         response_class=HTMLResponse,
         tags=["dashboard"],
@@ -206,7 +216,7 @@ def dashboard_router(
             return HTMLResponse(str(e), status_code=404)
 
     # Not in the OpenAPI document: an endless stream is no operation for API clients or fuzzers.
-    @router.get("/dashboard/events", include_in_schema=False)
+    @staff_router.get("/dashboard/events", include_in_schema=False)
     async def events(request: Request, session: SessionQuery = None) -> StreamingResponse:
         async def stream() -> AsyncIterator[str]:
             seen: tuple[object, ...] | None = None
@@ -236,7 +246,7 @@ def dashboard_router(
 
     # ---- staff actions ----
 
-    @router.post(
+    @staff_router.post(
         "/dashboard/receipts/{receipt_id}/lines/{line_no}/refund",
         tags=["dashboard"],
         status_code=204,
@@ -257,7 +267,7 @@ def dashboard_router(
             return staff_answer(request, form, e)
         return staff_answer(request, form, None)
 
-    @router.post(
+    @staff_router.post(
         "/dashboard/receipts/{receipt_id}/lines/{line_no}/correction",
         tags=["dashboard"],
         status_code=204,
@@ -349,4 +359,5 @@ def dashboard_router(
             return HTMLResponse(page, status_code=status_of(e))
         return HTMLResponse(env.get_template("phone.html").render(paired=paired))
 
+    router.include_router(staff_router)
     return router

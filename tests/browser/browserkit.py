@@ -19,6 +19,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PAIRING_SECRET = b"browser-test-store-secret"
+STAFF_TOKEN = "browser-test-staff-token"  # the store's settings list its SHA-256
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 WAIT_S = 20.0  # generous: CI machines are shared and slow
 
 

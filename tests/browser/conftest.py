@@ -25,6 +25,7 @@ from browserkit import (
     CHROMIUM,
     CHROMIUM_ARGS,
     PAIRING_SECRET,
+    STAFF_TOKEN,
     WAIT_S,
     Cart,
     CuttablePath,
@@ -39,14 +40,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
     from host.api import create_app
     from host.broker import EmbeddedBroker
-    from host.settings import HostSettings
+    from host.settings import HostSettings, staff_token_sha256
     from host.worker import HostWorker
 
     db = tmp_path_factory.mktemp("host") / "host.db"
     with EmbeddedBroker() as broker:
         # amqtt speaks MQTT 3.1.1 only: no shared subscription, no MQTT 5 probe first.
         settings = HostSettings(
-            database_url=f"sqlite:///{db}", broker_url=broker.url, shared_subscription=False
+            database_url=f"sqlite:///{db}",
+            broker_url=broker.url,
+            shared_subscription=False,
+            staff_token_sha256=(staff_token_sha256(STAFF_TOKEN),),
         )
         with HostWorker(settings) as worker:
             # The host's real app: API, dashboard and pairing, configured from the environment.

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from browserkit import WAIT_S, Cart, Store, record_toasts, wait_toast, wait_until
+from browserkit import STAFF, WAIT_S, Cart, Store, record_toasts, wait_toast, wait_until
 
 from firmware.basket.changes import BasketChange, Candidate
 
@@ -161,6 +161,7 @@ def test_a_refund_on_the_dashboard_updates_receipt_and_balance(store, cart, page
     assert answer.type == "receipt" and answer.total_minor == 3430
 
     page.set_viewport_size({"width": 1280, "height": 800})  # a staff PC, not the cart
+    page.set_extra_http_headers(STAFF)  # the dashboard is for staff (bearer token)
     page.goto(f"{store.http_url}/dashboard?session={answer.session_id}")
     assert page.inner_text("#balance") == "165,70 kr"
     assert page.inner_text("#receipt-total") == "34,30 kr"
@@ -202,6 +203,8 @@ def test_cut_network_shows_offline_and_catches_up(store, cart, page, artefacts):
     session_id = cart.link.session_id
     lines = store.worker.receipt(session_id)
     assert lines is None  # not paid yet; the host's basket has caught up:
-    resp = httpx.get(f"{store.http_url}/dashboard/fragment", params={"session": session_id})
+    resp = httpx.get(
+        f"{store.http_url}/dashboard/fragment", params={"session": session_id}, headers=STAFF
+    )
     assert "Banana" in resp.text and "29,00 kr" in resp.text
     assert store.worker.balance_minor(customer_id) == 50_000

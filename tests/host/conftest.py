@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hostkit import STAFF_SHA256
 from sqlalchemy import text
 
 from host.db import make_engine, migrate
@@ -68,7 +69,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def host(db_url: str) -> Iterator[HostWorker]:
     """A host with a migrated database and no broker: driven through ``apply_messages``."""
-    worker = HostWorker(HostSettings(database_url=db_url, worker_id=f"t-{uuid.uuid4().hex[:8]}"))
+    settings = HostSettings(
+        database_url=db_url, worker_id=f"t-{uuid.uuid4().hex[:8]}", staff_token_sha256=STAFF_SHA256
+    )
+    worker = HostWorker(settings)
     worker.prepare_database()
     yield worker
     worker.engine.dispose()

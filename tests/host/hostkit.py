@@ -8,11 +8,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from host.settings import HostSettings
+from host.settings import HostSettings, staff_token_sha256
 from smartcart.contract import encode, topics
 from smartcart.contract import messages as m
 
 CART = "cart-0001"
+# The staff bearer token test hosts accept (their settings list its SHA-256).
+STAFF_TOKEN = "test-staff-token-5b0f6c1e"
+STAFF_SHA256 = (staff_token_sha256(STAFF_TOKEN),)
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
 
 
 def now() -> datetime:

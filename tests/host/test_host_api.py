@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from hostkit import CartScript, wire
+from hostkit import STAFF, STAFF_SHA256, CartScript, wire
+from sqlalchemy import func, select
 
 from host.api import create_app
+from host.db.models import Customer, Session
 from host.settings import HostSettings
 from host.worker import HostWorker
 
@@ -19,7 +21,7 @@ from host.worker import HostWorker
 @pytest.fixture
 def api(host: HostWorker) -> Iterator[TestClient]:
     # Server exceptions come back as 500s (not raised), as a real client would see them.
-    with TestClient(create_app(host), raise_server_exceptions=False) as client:
+    with TestClient(create_app(host), raise_server_exceptions=False, headers=STAFF) as client:
         yield client
 
 
@@ -30,9 +32,13 @@ def read_mostly_api(
     """One SQLite-backed API for the table of bad requests (they change nothing)."""
     path = tmp_path_factory.mktemp("api") / "host.db"
     shutil.copyfile(sqlite_template, path)
-    worker = HostWorker(HostSettings(database_url=f"sqlite:///{path}", worker_id="test-api"))
+    worker = HostWorker(
+        HostSettings(
+            database_url=f"sqlite:///{path}", worker_id="test-api", staff_token_sha256=STAFF_SHA256
+        )
+    )
     worker.prepare_database()
-    with TestClient(create_app(worker), raise_server_exceptions=False) as client:
+    with TestClient(create_app(worker), raise_server_exceptions=False, headers=STAFF) as client:
         yield client
     worker.engine.dispose()
 
@@ -144,3 +150,68 @@ def test_dead_letters_are_listed(api: TestClient, host: HostWorker) -> None:
     assert [(d["reason"], d["topic"]) for d in letters] == [
         ("not_json", "smartcart/v1/carts/cart-0001/events")
     ]
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-staff-token"}])
+def test_staff_endpoints_refuse_a_missing_or_wrong_token(
+    host: HostWorker, headers: dict[str, str]
+) -> None:
+    customer_id = host.create_customer("Ann", 1000)
+    client = TestClient(create_app(host), headers=headers)
+    writes = [
+        ("post", "/customers", {"name": "Mallory", "top_up_minor": 10**8}),
+        ("post", f"/customers/{customer_id}/top-ups", {"amount_minor": 10**8}),
+        ("post", "/sessions", {"cart_id": "cart-0001", "customer_id": customer_id}),
+        ("post", f"/receipts/{NOBODY}/lines/1/refund", {"reason": "free money"}),
+        ("post", f"/receipts/{NOBODY}/lines/1/correction", {"quantity": 0, "reason": "x"}),
+    ]
+    reads = [f"/customers/{customer_id}", f"/customers/{customer_id}/receipts", "/dead-letters"]
+    for method, path, body in writes:
+        r = client.request(method, path, json=body)
+        assert r.status_code == 401, (path, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+    for path in reads + ["/dashboard", "/dashboard/fragment"]:
+        assert client.get(path).status_code == 401, path
+    refund = client.post(f"/dashboard/receipts/{NOBODY}/lines/1/refund", data={"amount": "5"})
+    assert refund.status_code == 401
+    # Nothing changed: one customer, its balance, no session.
+    with host.transaction() as s:
+        assert list(s.scalars(select(Customer.id))) == [customer_id]
+        assert s.scalar(select(func.count()).select_from(Session)) == 0
+    assert host.balance_minor(customer_id) == 1000
+
+
+def test_health_and_the_phone_pages_need_no_token(host: HostWorker) -> None:
+    client = TestClient(create_app(host))
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/pair").status_code == 403  # public: refused for the bad code, not 401
+    assert client.get("/dashboard/static/dashboard.css").status_code == 200
+    assert client.get("/openapi.json").status_code == 200
+
+
+def test_the_openapi_document_declares_the_staff_scheme(api: TestClient) -> None:
+    doc = api.get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["staffToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": doc["components"]["securitySchemes"]["staffToken"]["description"],
+    }
+    secured = {
+        (path, method)
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if op.get("security") == [{"staffToken": []}]
+    }
+    public = {
+        (path, method)
+        for path, ops in doc["paths"].items()
+        for method in ops
+        if (path, method) not in secured
+    }
+    assert public == {
+        ("/health", "get"),
+        ("/pair", "get"),
+        ("/pair", "post"),
+        ("/pair/form", "post"),
+    }
+    assert ("/customers", "post") in secured and ("/dashboard", "get") in secured

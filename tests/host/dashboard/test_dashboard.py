@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from hostkit import CartScript, replies, wire
+from hostkit import STAFF, CartScript, replies, wire
 
 from host.api import create_app
 from host.dashboard import queries
@@ -131,7 +131,7 @@ def test_a_refund_form_goes_through_the_ledger(host: HostWorker) -> None:
     customer_id, cart = shop(host, "Bo", 20_000)
     host.apply_messages([wire(cart.add("banana", 412)), wire(cart.add("oatly-oat-milk"))])
     (receipt,) = replies(host.apply_messages([wire(cart.checkout())]), "receipt")
-    client = TestClient(create_app(host))
+    client = TestClient(create_app(host), headers=STAFF)
     url = f"/dashboard/receipts/{receipt.receipt_id}/lines/2/refund"
 
     # A plain form (no script): redirect back to the session's page.
