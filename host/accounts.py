@@ -4,10 +4,16 @@ All functions take the caller's ORM session and do not commit; ``HostWorker`` an
 the transactions. Starting a session on a cart that still has an open one abandons the old one
 (a cart serves one shopper at a time); the cart's ``applied_seq`` carries over, because a cart's
 seq only grows across sessions.
+
+A customer's phone pairs with a cart by showing the customer's secret pairing token, never the
+customer id (ids are not secrets). The token is random, handed out once when it is issued, and
+only its SHA-256 is stored: a copy of the database pairs nobody.
 """
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +100,28 @@ def create_customer(s: Session, name: str, top_up_minor: int, currency: str) -> 
     if top_up_minor > 0:
         ledger.top_up(s, customer_id, top_up_minor, currency)
     return customer_id
+
+
+def _token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_pairing_token(s: Session, customer_id: str) -> str:
+    """A new pairing token for the customer, replacing any earlier one; return it (only once)."""
+    row = customer(s, customer_id)
+    token = secrets.token_urlsafe(24)  # 192 bits: unguessable, so an unsalted hash is enough
+    row.pairing_token_sha256 = _token_sha256(token)
+    s.flush()
+    return token
+
+
+def customer_by_pairing_token(s: Session, token: str) -> Customer | None:
+    """The customer whose pairing token this is, or None.
+
+    A lookup by the token's hash: the database compares digests, so timing reveals nothing
+    about the token itself.
+    """
+    return s.scalar(select(Customer).where(Customer.pairing_token_sha256 == _token_sha256(token)))
 
 
 def customer(s: Session, customer_id: str) -> Customer:

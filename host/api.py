@@ -137,6 +137,18 @@ class CustomerOut(BaseModel):
     created_at: datetime
 
 
+class NewCustomerOut(CustomerOut):
+    pairing_token: str = Field(
+        description="The customer's secret for pairing a cart from their phone (POST /pair). "
+        "Shown only here: the host keeps its SHA-256."
+    )
+
+
+class PairingTokenOut(BaseModel):
+    customer_id: str
+    pairing_token: str = Field(description="Replaces the customer's earlier token; shown once.")
+
+
 class SessionOut(BaseModel):
     session_id: str
     cart_id: str
@@ -330,9 +342,19 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
         return {"status": "ok"}
 
     @staff.post("/customers", status_code=201, tags=["customers"])
-    def create_customer(body: NewCustomer) -> CustomerOut:
-        customer_id = worker.create_customer(body.name, body.top_up_minor)
-        return tx(lambda s: customer_out(s, customer_id))
+    def create_customer(body: NewCustomer) -> NewCustomerOut:
+        def create(s: Session) -> NewCustomerOut:
+            customer_id = accounts.create_customer(s, body.name, body.top_up_minor, currency)
+            token = accounts.issue_pairing_token(s, customer_id)
+            return NewCustomerOut(**customer_out(s, customer_id).model_dump(), pairing_token=token)
+
+        return tx(create)
+
+    @staff.post("/customers/{customer_id}/pairing-token", status_code=201, tags=["customers"])
+    def new_pairing_token(customer_id: UuidPath) -> PairingTokenOut:
+        """A new pairing token for a lost phone; the earlier token stops working at once."""
+        token = tx(lambda s: accounts.issue_pairing_token(s, customer_id))
+        return PairingTokenOut(customer_id=customer_id, pairing_token=token)
 
     @staff.get("/customers/{customer_id}", tags=["customers"])
     def get_customer(customer_id: UuidPath) -> CustomerOut:

@@ -11,6 +11,9 @@ own key. A code is accepted when:
    is what uses a code, and the cart shows a new code after every session, so this needs no
    table of its own and survives host restarts.
 
+The phone names the shopper by the customer's secret pairing token (``host.accounts``), not by
+the customer id: knowing someone's id is not enough to put a cart on their wallet.
+
 Then ``HostWorker.start_session`` opens the session and sends ``SessionStarted`` to the cart.
 One lock makes check-and-start atomic within a host process; two host processes pairing the
 same cart in the same instant could both succeed (the later session abandons the earlier one,
@@ -74,17 +77,21 @@ def check_code(
 def pair(
     worker: HostWorker,
     code: m.PairingCode,
-    customer_id: str,
+    customer_token: str,
     settings: PairingSettings,
     now: datetime,
 ) -> Paired:
-    """Check the code, then start the customer's session on the cart (rules 1 to 3)."""
+    """Check the code and the customer's pairing token, then start the customer's session on
+    the cart (rules 1 to 3)."""
     if settings.secret is None:
         raise PairingRefused("phone pairing is not configured on this host")
     check_code(code, settings.secret.get_secret_value().encode(), now, settings)
     with _LOCK:
         with worker.transaction() as s:
-            name = accounts.customer(s, customer_id).name
+            shopper = accounts.customer_by_pairing_token(s, customer_token)
+            if shopper is None:
+                raise PairingRefused("this pairing token is not valid: ask the store for a new one")
+            customer_id, name = shopper.id, shopper.name
             used = s.scalar(
                 select(ShoppingSession.id)
                 .where(

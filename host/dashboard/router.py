@@ -6,7 +6,7 @@
     POST /dashboard/receipts/{receipt}/lines/{n}/refund      amount ("12,50", empty: all), reason
     POST /dashboard/receipts/{receipt}/lines/{n}/correction  quantity, grams, reason
     GET  /pair?cart=&nonce=&t=&sig=    the page the QR code opens on the shopper's phone
-    POST /pair                         JSON {cart_id, nonce, issued_at, sig, customer_id}
+    POST /pair                         JSON {cart_id, nonce, issued_at, sig, customer_token}
     POST /pair/form                    the phone page's form
 
 The dashboard routes take the app's staff guard (``staff``: FastAPI dependencies, the bearer
@@ -83,7 +83,7 @@ _STAFF_RESPONSES: dict[int | str, dict[str, object]] = {
 
 
 class PairRequest(BaseModel):
-    """The phone's request: the QR code's fields and the signed-in shopper."""
+    """The phone's request: the QR code's fields and the shopper's secret pairing token."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -91,7 +91,11 @@ class PairRequest(BaseModel):
     nonce: str
     issued_at: datetime | int = Field(description="ISO 8601, or Unix seconds as in the QR URL.")
     sig: str
-    customer_id: str = Field(pattern=_UUID)
+    customer_token: str = Field(
+        min_length=16,
+        max_length=128,
+        description="The customer's pairing token (issued once by staff), not the customer id.",
+    )
 
 
 class PairResponse(BaseModel):
@@ -306,15 +310,17 @@ def dashboard_router(
         status_code=201,
         tags=["pairing"],
         responses={
-            403: {"description": "Forged, expired or used code; pairing not configured"},
-            404: {"description": "No such customer"},
+            403: {
+                "description": "Forged, expired or used code; unknown pairing token; "
+                "pairing not configured"
+            },
         },
     )
     async def pair_json(body: PairRequest) -> PairResponse:
         try:
             code = code_of(body.cart_id, body.nonce, body.issued_at, body.sig)
             paired = await run_in_threadpool(
-                pair, worker, code, body.customer_id, pairing_settings, clock()
+                pair, worker, code, body.customer_token, pairing_settings, clock()
             )
         except HostError as e:
             raise HTTPException(status_of(e), str(e)) from e
@@ -352,7 +358,12 @@ def dashboard_router(
             t = _int_field(form, "t", 2**40) or 0
             code = code_of(form.get("cart", ""), form.get("nonce", ""), t, form.get("sig", ""))
             paired = await run_in_threadpool(
-                pair, worker, code, form.get("customer_id", "").strip(), pairing_settings, clock()
+                pair,
+                worker,
+                code,
+                form.get("customer_token", "").strip(),
+                pairing_settings,
+                clock(),
             )
         except HostError as e:
             page = env.get_template("phone.html").render(code=code, error=str(e))

@@ -129,6 +129,11 @@ class Customer(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # SHA-256 of the customer's secret pairing token (host.accounts): the phone proves who it
+    # pairs for with the token; the id alone is no secret. NULL: no token issued yet.
+    pairing_token_sha256: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, unique=True, index=True
+    )
 
 
 class Account(Base):

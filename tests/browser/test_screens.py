@@ -50,14 +50,18 @@ def test_phone_pairing_starts_the_session_and_the_screen_greets(
     decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.imdecode(png, cv2.IMREAD_COLOR))
     assert decoded == url
 
-    # The shopper's phone opens it and starts shopping (the customer id stands in for the
-    # store app's signed-in account).
+    # The shopper's phone opens it and starts shopping (the customer's secret pairing token
+    # stands in for the store app's signed-in account).
+    from host import accounts
+
     customer_id = store.worker.create_customer("Alice", 50_000)
+    with store.worker.transaction() as s:
+        token = accounts.issue_pairing_token(s, customer_id)
     phone_context = browser.new_context(viewport={"width": 390, "height": 640})
     phone = phone_context.new_page()
     phone.goto(url)
     phone.get_by_text(f"Start shopping on {cart.cart_id}").wait_for()
-    phone.locator("input[name=customer_id]").fill(customer_id)
+    phone.locator("input[name=customer_token]").fill(token)
     artefacts(phone, "phone-pair")
     phone.get_by_role("button", name="Start shopping").click()
     phone.get_by_text("You're connected").wait_for()
@@ -73,7 +77,7 @@ def test_phone_pairing_starts_the_session_and_the_screen_greets(
         "nonce": q["nonce"],
         "issued_at": int(q["t"]),
         "sig": q["sig"],
-        "customer_id": customer_id,
+        "customer_token": token,
     }
     again = httpx.post(f"{store.http_url}/pair", json=body)
     assert again.status_code == 403

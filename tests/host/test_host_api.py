@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from hostkit import STAFF, STAFF_SHA256, CartScript, wire
 from sqlalchemy import func, select
 
+from host import accounts
 from host.api import create_app
 from host.db.models import Customer, Session
 from host.settings import HostSettings
@@ -215,3 +216,19 @@ def test_the_openapi_document_declares_the_staff_scheme(api: TestClient) -> None
         ("/pair/form", "post"),
     }
     assert ("/customers", "post") in secured and ("/dashboard", "get") in secured
+
+
+def test_a_new_customer_gets_a_pairing_token_once(api: TestClient, host: HostWorker) -> None:
+    created = api.post("/customers", json={"name": "Ann"}).json()
+    token = created["pairing_token"]
+    assert len(token) >= 32 and token not in api.get(f"/customers/{created['customer_id']}").text
+    with host.transaction() as s:
+        found = accounts.customer_by_pairing_token(s, token)
+        assert found is not None and found.id == created["customer_id"]
+    again = api.post(f"/customers/{created['customer_id']}/pairing-token")
+    assert again.status_code == 201
+    with host.transaction() as s:
+        assert accounts.customer_by_pairing_token(s, token) is None  # replaced
+        found = accounts.customer_by_pairing_token(s, again.json()["pairing_token"])
+        assert found is not None and found.id == created["customer_id"]
+    assert api.post(f"/customers/{NOBODY}/pairing-token").status_code == 404

@@ -12,12 +12,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from hostkit import STAFF, CartScript, replies, wire
+from sqlalchemy import func, select
 
+from host import accounts
 from host.api import create_app
 from host.dashboard import queries
 from host.dashboard.errors import BadForm, PairingRefused
 from host.dashboard.pairing import PairingSettings, check_code, pair
 from host.dashboard.router import parse_kr
+from host.db.models import Customer
+from host.db.models import Session as ShoppingSession
 from host.worker import HostWorker
 from smartcart.contract import messages as m
 
@@ -82,16 +86,39 @@ def test_pairing_codes_are_checked(code: m.PairingCode, refused: str | None) -> 
         check_code(code, SECRET, NOW, SETTINGS)
 
 
+def customer_with_token(host: HostWorker, name: str) -> tuple[str, str]:
+    customer_id = host.create_customer(name, 0)
+    with host.transaction() as s:
+        return customer_id, accounts.issue_pairing_token(s, customer_id)
+
+
 def test_a_code_starts_one_session_once(host: HostWorker) -> None:
-    customer_id = host.create_customer("Ann", 0)
+    _, token = customer_with_token(host, "Ann")
     code = code_for("cart-0001", datetime.now(UTC) - timedelta(seconds=2))
-    paired = pair(host, code, customer_id, SETTINGS, datetime.now(UTC))
+    paired = pair(host, code, token, SETTINGS, datetime.now(UTC))
     assert (paired.cart_id, paired.customer_name) == ("cart-0001", "Ann")
     assert host.session_status(paired.session_id) == "active"
     with pytest.raises(PairingRefused, match="already used"):
-        pair(host, code, customer_id, SETTINGS, datetime.now(UTC))
+        pair(host, code, token, SETTINGS, datetime.now(UTC))
     with pytest.raises(PairingRefused, match="not configured"):
-        pair(host, code, customer_id, PairingSettings(secret=None), datetime.now(UTC))
+        pair(host, code, token, PairingSettings(secret=None), datetime.now(UTC))
+
+
+def test_a_customer_id_alone_cannot_pair(host: HostWorker) -> None:
+    """Someone who knows Ann's id (or an old token of hers) cannot put a cart on her wallet."""
+    ann, old_token = customer_with_token(host, "Ann")
+    with host.transaction() as s:
+        token = accounts.issue_pairing_token(s, ann)  # a lost phone: the old token is replaced
+    never_issued = host.create_customer("Bo", 0)
+    code = code_for("cart-0001", datetime.now(UTC))
+    for guess in (ann, old_token, "", never_issued):
+        with pytest.raises(PairingRefused, match="pairing token is not valid"):
+            pair(host, code, guess, SETTINGS, datetime.now(UTC))
+    with host.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(ShoppingSession)) == 0
+        row = s.get(Customer, ann)
+        assert row is not None and row.pairing_token_sha256 not in (None, token)  # a hash only
+    assert pair(host, code, token, SETTINGS, datetime.now(UTC)).customer_name == "Ann"
 
 
 def test_carts_and_session_detail_follow_the_events(host: HostWorker) -> None:
@@ -165,10 +192,10 @@ def test_a_refund_form_goes_through_the_ledger(host: HostWorker) -> None:
 
 def test_the_phone_endpoint_pairs_and_refuses(host: HostWorker, monkeypatch) -> None:
     monkeypatch.setenv("SMARTCART_PAIRING_SECRET", SECRET.decode())
-    client = TestClient(create_app(host))
-    customer_id = host.create_customer("Cy", 0)
+    client = TestClient(create_app(host))  # no staff token: the phone's pages are public
+    customer_id, token = customer_with_token(host, "Cy")
     code = code_for("cart-0001", datetime.now(UTC))
-    body = {**code.model_dump(mode="json"), "customer_id": customer_id}
+    body = {**code.model_dump(mode="json"), "customer_token": token}
     body["issued_at"] = int(code.issued_at.timestamp())  # as the QR URL carries it
 
     page = client.get(
@@ -181,6 +208,13 @@ def test_the_phone_endpoint_pairs_and_refuses(host: HostWorker, monkeypatch) -> 
     assert client.post("/pair", json=body).status_code == 403  # used
     forged = {**body, "sig": "0" * 32}
     assert client.post("/pair", json=forged).status_code == 403
-    unknown = {**body, "customer_id": "00000000-0000-4000-8000-000000000000"}
-    assert client.post("/pair", json=unknown).status_code in (403, 404)
+    by_id = client.post("/pair", json={**body, "customer_token": customer_id})
+    assert by_id.status_code == 403 and "pairing token" in by_id.json()["detail"]
+    fresh = code_for("cart-0001", datetime.now(UTC) + timedelta(seconds=1))
+    form = {"cart": fresh.cart_id, "nonce": fresh.nonce, "sig": fresh.sig}
+    form["t"] = str(int(fresh.issued_at.timestamp()))
+    refused = client.post("/pair/form", data={**form, "customer_token": customer_id})
+    assert refused.status_code == 403 and "pairing token is not valid" in refused.text
+    old = {k: v for k, v in body.items() if k != "customer_token"} | {"customer_id": customer_id}
+    assert client.post("/pair", json=old).status_code == 422  # the old request shape is gone
     assert client.post("/pair", json={**body, "nonce": "short"}).status_code == 403
