@@ -53,9 +53,11 @@ def small_rotation(image: np.ndarray, rng: np.random.Generator, max_deg: float) 
     return cv2.warpAffine(image, m, (w, h), borderMode=cv2.BORDER_REFLECT_101)
 
 
-def train_view(image_bgr: np.ndarray, size_px: int, rng: np.random.Generator) -> np.ndarray:
+def train_view(
+    image_bgr: np.ndarray, size_px: int, rng: np.random.Generator, min_area: float = 0.25
+) -> np.ndarray:
     """One augmented training view -> (3,S,S) float32 RGB 0..255."""
-    out = random_resized_crop(image_bgr, size_px, rng)
+    out = random_resized_crop(image_bgr, size_px, rng, scale=(min_area, 1.0))
     if rng.random() < 0.5:
         out = out[:, ::-1]
     if rng.random() < 0.3:

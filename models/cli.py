@@ -28,6 +28,11 @@ def train_recognizer(
     threads: Annotated[int, typer.Option(min=1)] = 2,
     init: Annotated[Path | None, typer.Option(help="Start from these EMA weights")] = None,
     lr_scale: Annotated[float, typer.Option(help="Multiply both learning rates")] = 1.0,
+    sim_crops: Annotated[
+        Path | None, typer.Option(help="`smartcart sim crops` folder to train on as well")
+    ] = None,
+    sim_val: Annotated[Path | None, typer.Option(help="Sim crops folder scored beside val")] = None,
+    sim_per_epoch: Annotated[int, typer.Option(min=0, help="Sim crops drawn per epoch")] = 1500,
 ) -> None:
     """Fine-tune EfficientNet-Lite0 on the Grocery Store Dataset (EMA weights per epoch)."""
     from models.train_recognizer import RecognizerTrainConfig, train
@@ -44,6 +49,9 @@ def train_recognizer(
         init_checkpoint=init,
         lr_backbone=base.lr_backbone * lr_scale,
         lr_head=base.lr_head * lr_scale,
+        sim_crops_dir=sim_crops,
+        sim_val_dir=sim_val,
+        sim_per_epoch=sim_per_epoch,
     )
     typer.echo(f"run folder {train(cfg)}")
 

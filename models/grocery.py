@@ -97,3 +97,19 @@ def decode_all(samples: Sequence[Sample], desc: str = "decode") -> list[np.ndarr
             raise GroceryDataError(f"cannot read {s.path}")
         images.append(image)
     return images
+
+
+def sim_crops(crops_dir: Path | None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Decoded crops of a ``smartcart sim crops`` folder and their fine class ids (none: empty)."""
+    if crops_dir is None:
+        return [], np.zeros(0, np.int64)
+    from host.sim.crops import read_labels
+    from smartcart.catalog import default_catalog
+
+    catalog = default_catalog()
+    rows = read_labels(crops_dir)
+    unknown = {sku for _, sku in rows if sku not in catalog}
+    if unknown:
+        raise GroceryDataError(f"{crops_dir}: SKUs not in the catalog: {sorted(unknown)[:5]}")
+    images = decode_all([Sample(p, catalog[sku].class_id, -1) for p, sku in rows], "decode sim")
+    return images, np.array([catalog[sku].class_id for _, sku in rows], np.int64)

@@ -50,6 +50,12 @@ class RecognizerTrainConfig:
     threads: int = 2
     # Stage 2 of a progressive schedule: start from an earlier run's EMA weights (same classes).
     init_checkpoint: Path | None = None
+    # Crops of rendered scenes (`smartcart sim crops`): the cart's own view of the simulated
+    # store. ``sim_per_epoch`` of them, drawn afresh, join each epoch; a second folder from
+    # another seed is scored beside val.
+    sim_crops_dir: Path | None = None
+    sim_val_dir: Path | None = None
+    sim_per_epoch: int = 1500
 
 
 class Ema:
@@ -135,6 +141,12 @@ def train(cfg: RecognizerTrainConfig) -> Path:
     val_images = grocery.decode_all(val_samples, "decode val")
     train_labels = np.array([s.fine_id for s in train_samples])
     val_labels = np.array([s.fine_id for s in val_samples])
+    n_real = len(train_samples)
+    sim_images, sim_labels = grocery.sim_crops(cfg.sim_crops_dir)
+    sim_val_images, sim_val_labels = grocery.sim_crops(cfg.sim_val_dir)
+    train_images += sim_images
+    train_labels = np.concatenate([train_labels, sim_labels])
+    n_sim = min(cfg.sim_per_epoch, len(sim_images))
     num_classes = len(grocery.classes())
 
     model = RecognizerNet.from_imagenet(num_classes)
@@ -147,7 +159,7 @@ def train(cfg: RecognizerTrainConfig) -> Path:
     ema = Ema(model, cfg.ema_decay)
     opt = torch.optim.AdamW(param_groups(model, cfg), weight_decay=cfg.weight_decay)
 
-    steps_per_epoch = len(train_samples) // cfg.batch
+    steps_per_epoch = (n_real + n_sim) // cfg.batch
     total = steps_per_epoch * cfg.epochs
     warmup = int(cfg.warmup_epochs * steps_per_epoch)
     eye = np.eye(num_classes, dtype=np.float32)
@@ -158,11 +170,19 @@ def train(cfg: RecognizerTrainConfig) -> Path:
     for epoch in range(cfg.epochs):
         model.train()
         size_px = cfg.low_res_px if epoch < cfg.low_res_epochs else cfg.size_px
-        order = rng.permutation(len(train_samples))
+        # Every real photo each epoch, plus a fresh draw of the simulator's crops.
+        drawn = n_real + rng.choice(len(sim_images), n_sim, replace=False) if n_sim else []
+        order = rng.permutation(np.concatenate([np.arange(n_real), drawn]).astype(np.int64))
         loss_sum = 0.0
         for b in range(steps_per_epoch):
             idx = order[b * cfg.batch : (b + 1) * cfg.batch]
-            x = np.stack([train_view(train_images[i], size_px, rng) for i in idx])
+            # A sim crop is already the cart's framing: crop it less than a photo.
+            x = np.stack(
+                [
+                    train_view(train_images[i], size_px, rng, min_area=0.25 if i < n_real else 0.6)
+                    for i in idx
+                ]
+            )
             y = eye[train_labels[idx]] * (1 - smooth) + smooth / num_classes
             if rng.random() < cfg.mix_prob:
                 x, y = mix_batch(x, y, rng)
@@ -184,6 +204,15 @@ def train(cfg: RecognizerTrainConfig) -> Path:
             "epoch": epoch + 1,
             "loss": round(loss_sum / steps_per_epoch, 4),
             "val_top1_ema": round(top1(val_probs, val_labels), 4),
+            **(
+                {
+                    "val_sim_top1_ema": round(
+                        top1(predict(ema.model, sim_val_images, cfg.size_px), sim_val_labels), 4
+                    )
+                }
+                if sim_val_images
+                else {}
+            ),
             "elapsed_s": round(time.monotonic() - t0, 1),
         }
         print(json.dumps(record), flush=True)

@@ -40,6 +40,22 @@ def trainset(
 
 
 @app.command()
+def crops(
+    out: Annotated[Path, typer.Argument(help="Output folder (images/ and labels.csv)")],
+    scenes: Annotated[int, typer.Option("--scenes", "-n", min=1, help="Scenes to cut")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed: never one an evaluation feed uses")] = 2,
+    size: Annotated[str, typer.Option(help="Scene size WIDTHxHEIGHT (main stream)")] = "640x480",
+    workers: Annotated[int, typer.Option(min=1, help="Processes rendering in parallel")] = 1,
+) -> None:
+    """Recognizer training crops of products in rendered scenes, cut as the cart cuts them."""
+    from host.sim.crops import generate
+
+    labels = generate(out, scenes, seed, size_px=_size(size), workers=workers)
+    n = len(labels.read_text(encoding="utf-8").splitlines()) - 1
+    typer.echo(f"wrote {n} crops from {scenes} scenes; labels {labels}")
+
+
+@app.command()
 def cutouts(
     out: Annotated[Path, typer.Argument(help="Contact sheet PNG to write")] = Path("cutouts.png"),
 ) -> None:

@@ -44,6 +44,7 @@ class Box:
     cls: int
     xyxy_px: tuple[int, int, int, int]  # inclusive-exclusive pixel box of the visible part
     visible: float  # visible share of the object's full area
+    sku: str | None = None  # products: which one (for recognizer crops, host/sim/crops.py)
 
     def yolo_line(self, size_px: tuple[int, int]) -> str:
         w, h = size_px
@@ -67,10 +68,12 @@ def _random_polygon(rng: np.random.Generator) -> tuple[tuple[float, float], ...]
     return tuple((float(x), float(y)) for x, y in poly)
 
 
-def _visible_boxes(labels: np.ndarray, objects: Mapping[int, tuple[int, int]]) -> tuple[Box, ...]:
-    """Boxes of the visible part of each object id -> (class, full area px)."""
+def _visible_boxes(
+    labels: np.ndarray, objects: Mapping[int, tuple[int, int, str | None]]
+) -> tuple[Box, ...]:
+    """Boxes of the visible part of each object id -> (class, full area px, sku)."""
     boxes = []
-    for obj_id, (cls, full_px) in objects.items():
+    for obj_id, (cls, full_px, sku) in objects.items():
         ys, xs = np.nonzero(labels == obj_id)
         if full_px <= 0 or len(xs) == 0:
             continue
@@ -78,7 +81,7 @@ def _visible_boxes(labels: np.ndarray, objects: Mapping[int, tuple[int, int]]) -
         if visible < MIN_VISIBLE:
             continue
         xyxy = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-        boxes.append(Box(cls, xyxy, min(1.0, visible)))
+        boxes.append(Box(cls, xyxy, min(1.0, visible), sku))
     return tuple(boxes)
 
 
@@ -94,25 +97,25 @@ def render_sample(
     frame = scene.store_floor(rng, size_px, wild=rng.random() < 0.45)
     scene.draw_basket(frame, view, scene.BasketStyle.random(rng, wild=rng.random() < 0.3))
     labels = np.zeros((h, w), np.uint8)
-    objects: dict[int, tuple[int, int]] = {}  # id -> (class, full area px)
+    objects: dict[int, tuple[int, int, str | None]] = {}  # id -> (class, area px, sku)
     skus = list(catalog)
     next_id = 1
 
-    def product(u: float, v: float, height: float) -> tuple[np.ndarray, tuple[float, float]]:
+    def product(u: float, v: float, height: float) -> tuple[np.ndarray, tuple[float, float], str]:
         p = catalog[skus[int(rng.integers(len(skus)))]]
         length = scene.product_length_cm(p) * rng.uniform(0.8, 1.25) * view.px_per_cm(u, v, height)
         sprite = scene.product_sprite(cutouts[p.sku].bgra, length, rng.uniform(0, 360))
-        return sprite, view.to_image(u, v, height)
+        return sprite, view.to_image(u, v, height), p.sku
 
     # Products at rest: in the basket (later ones on top), and a few on the floor around it.
     n_rest = int(rng.choice([0, 1, 2, 3, 4, 6, 8, 11, 14]))
     for _ in range(n_rest):
         outside = rng.random() < 0.12
         u, v = rng.uniform(-0.5, 1.5, 2) if outside else rng.uniform(0.05, 0.95, 2)
-        sprite, centre = product(float(u), float(v), 0.0)
+        sprite, centre, sku = product(float(u), float(v), 0.0)
         area = scene.paste(frame, sprite, centre, labels=labels, label_id=next_id,
                            shadow=rng.uniform(0.2, 0.5))  # fmt: skip
-        objects[next_id] = (PRODUCT, area)
+        objects[next_id] = (PRODUCT, area, sku)
         next_id += 1
     # Clutter over the items: a receipt, a bag strap, a glove; it hides what it covers.
     for _ in range(int(rng.integers(0, 3)) if rng.random() < 0.35 else 0):
@@ -135,9 +138,9 @@ def render_sample(
         centre = view.to_image(u, v, height)
         reach = scene.hand_reach_px(scale)
         if holding:
-            sprite, centre = product(u, v, height)
+            sprite, centre, sku = product(u, v, height)
             area = scene.paste(layer, sprite, centre, labels=labels, label_id=next_id)
-            objects[next_id] = (PRODUCT, area)
+            objects[next_id] = (PRODUCT, area, sku)
             next_id += 1
             reach = scene.hand_reach_px(scale, max(sprite.shape[:2]) * rng.uniform(0.5, 1.2))
         wrist = (centre[0] - math.cos(angle) * reach, centre[1] - math.sin(angle) * reach)
@@ -148,7 +151,7 @@ def render_sample(
         alone = np.zeros((h, w), np.uint8)
         scene.draw_hand_labels(alone, scene.hand_shapes(pose), 1, 0)
         scene.draw_hand(layer, pose, labels=labels, hand_id=next_id + 1, arm_id=next_id)
-        objects[next_id + 1] = (HAND, int(np.count_nonzero(alone)))
+        objects[next_id + 1] = (HAND, int(np.count_nonzero(alone)), None)
         next_id += 2
         speed = rng.uniform(0, 25) if rng.random() < 0.4 else 0.0
         direction = rng.uniform(0, 2 * math.pi)

@@ -68,9 +68,10 @@ def test_box_is_the_visible_part_and_hidden_objects_are_dropped() -> None:
     labels[10:30, 10:60] = 1  # a 20x50 product...
     labels[10:30, 40:60] = 3  # ...whose right part a hand covers
     labels[70:75, 70:75] = 2  # 25 px of a 100 px product: 75% hidden
-    boxes = {b.cls: b for b in _visible_boxes(labels, {1: (PRODUCT, 1000), 2: (PRODUCT, 100),
-                                                       3: (HAND, 400)})}  # fmt: skip
+    objects = {1: (PRODUCT, 1000, "A"), 2: (PRODUCT, 100, "B"), 3: (HAND, 400, None)}
+    boxes = {b.cls: b for b in _visible_boxes(labels, objects)}
     assert set(boxes) == {PRODUCT, HAND}
     assert boxes[PRODUCT].xyxy_px == (10, 10, 40, 30)
     assert boxes[PRODUCT].visible == pytest.approx(0.6)
+    assert boxes[PRODUCT].sku == "A" and boxes[HAND].sku is None
     assert boxes[HAND].xyxy_px == (40, 10, 60, 30)
