@@ -12,6 +12,11 @@ Example::
     url = "mqtt://store-host:1883"
     username = "cart-0042"
     password_file = "/etc/smartcart/mqtt-password"
+    # or, on the broker's mTLS listener (deploy/pki/pki.sh client ... cart-0042):
+    # url = "mqtts://store-host:8883"
+    # ca_file = "/etc/smartcart/ca.crt"
+    # cert_file = "/etc/smartcart/cart.crt"
+    # key_file = "/etc/smartcart/cart.key.pem"
     [basket]
     polygon = [[0.08, 0.30], [0.92, 0.30], [0.97, 0.98], [0.03, 0.98]]
 """
@@ -22,9 +27,19 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from firmware.errors import ConfigError
+from firmware.link.config import BrokerAddress, LinkConfig
+from firmware.link.errors import BrokerUrlError
 
 Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
 DEFAULT_POLYGON: tuple[Point, ...] = ((0.08, 0.30), (0.92, 0.30), (0.97, 0.98), (0.03, 0.98))
@@ -146,6 +161,29 @@ class BrokerConfig(_Section):
         default=None,
         description="Ed25519 key signing events (smartcart cart key new); None: unsigned",
     )
+    ca_file: Path | None = Field(
+        default=None,
+        description="mqtts://: the device CA certificate the broker's is checked against; "
+        "None: the system CAs",
+    )
+    cert_file: Path | None = Field(
+        default=None, description="mqtts://: this cart's client certificate (mTLS listener)"
+    )
+    key_file: Path | None = Field(
+        default=None, description="mqtts://: the private key of cert_file (PEM)"
+    )
+
+    @model_validator(mode="after")
+    def _tls_files_need_tls(self) -> BrokerConfig:
+        try:
+            tls = BrokerAddress.parse(self.url).tls
+        except BrokerUrlError as e:
+            raise ValueError(str(e)) from e
+        if (self.ca_file or self.cert_file or self.key_file) and not tls:
+            raise ValueError("ca_file, cert_file and key_file need an mqtts:// url")
+        if self.key_file and not self.cert_file:
+            raise ValueError("key_file needs cert_file")
+        return self
 
     def resolved_password(self) -> str | None:
         if self.password is not None:
@@ -153,6 +191,23 @@ class BrokerConfig(_Section):
         if self.password_file is not None:
             return self.password_file.read_text(encoding="utf-8").strip()
         return None
+
+    def link_config(self, cart_id: str, **options: object) -> LinkConfig:
+        """The cart link's settings from this section (``options``: the rest of LinkConfig)."""
+
+        def path(p: Path | None) -> str | None:
+            return None if p is None else str(p)
+
+        return LinkConfig(
+            cart_id,
+            self.url,
+            self.username,
+            self.resolved_password(),
+            ca_file=path(self.ca_file),
+            cert_file=path(self.cert_file),
+            key_file=path(self.key_file),
+            **options,  # type: ignore[arg-type]
+        )
 
 
 class ScreenConfig(_Section):

@@ -111,7 +111,7 @@ def run_live(
     from firmware.camera.frames import lores_size
     from firmware.fleet.notify import Notifier
     from firmware.link.errors import NoSession
-    from firmware.link.mqtt import CartLink, LinkConfig
+    from firmware.link.mqtt import CartLink
     from firmware.link.outbox import Outbox
     from firmware.models import open_models
     from smartcart.contract.signing import Signer
@@ -151,9 +151,7 @@ def run_live(
             controller.on_host_message(msg)
 
     link = CartLink(
-        LinkConfig(
-            cfg.cart_id, cfg.broker.url, cfg.broker.username, cfg.broker.resolved_password()
-        ),
+        cfg.broker.link_config(cfg.cart_id),
         outbox,
         on_message=on_message,
     )

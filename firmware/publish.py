@@ -18,14 +18,12 @@ from firmware.errors import FirmwareError
 
 class LivePublisher:
     def __init__(self, cfg: CartConfig, wait_s: float = 30.0) -> None:
-        from firmware.link.mqtt import CartLink, LinkConfig
+        from firmware.link.mqtt import CartLink
         from firmware.link.outbox import Outbox
 
         cfg.broker.outbox_path.parent.mkdir(parents=True, exist_ok=True)
         self._outbox = Outbox(cfg.broker.outbox_path, cfg.cart_id)
-        link_cfg = LinkConfig(
-            cfg.cart_id, cfg.broker.url, cfg.broker.username, cfg.broker.resolved_password()
-        )
+        link_cfg = cfg.broker.link_config(cfg.cart_id)
         self._link = CartLink(link_cfg, self._outbox)
         self._wait_s = wait_s
         self.submitted = 0

@@ -52,6 +52,18 @@ class LinkConfig:
     reconnect_max_s: int = 30  # ... up to here
     resend_after_s: float = 10.0  # unacknowledged this long with no progress: resend all
     checkout_retry_s: float = 2.0  # first checkout retry; doubles up to resend_after_s
+    # TLS (mqtts:// only): the device CA that signed the broker's certificate (None: system CAs),
+    # and the cart's own certificate and key for the broker's mTLS listener (deploy/pki).
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    def __post_init__(self) -> None:
+        tls_files = (self.ca_file, self.cert_file, self.key_file)
+        if any(tls_files) and not BrokerAddress.parse(self.broker_url).tls:
+            raise BrokerUrlError(f"TLS files need an mqtts:// broker URL, got {self.broker_url!r}")
+        if self.key_file and not self.cert_file:
+            raise BrokerUrlError("key_file without cert_file: a client key needs its certificate")
 
 
 @dataclass(frozen=True, slots=True)

@@ -309,7 +309,14 @@ class CartLink:
         if username is not None:
             c.username_pw_set(username, self.config.password or self._address.password)
         if self._address.tls:
-            c.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            # With cert_file the cart proves who it is by certificate (mTLS listener, the CN is
+            # its MQTT username); the broker is always verified, against ca_file when given.
+            c.tls_set(
+                ca_certs=self.config.ca_file,
+                certfile=self.config.cert_file,
+                keyfile=self.config.key_file,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
         c.will_set(self._topics[Channel.STATUS], self._status("offline"), qos=QOS, retain=True)
         c.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
         c.on_socket_open = _no_delay

@@ -42,7 +42,7 @@ def run_screen(
     speed: float = 1.0,
 ) -> int:
     from firmware.link.errors import NoSession
-    from firmware.link.mqtt import CartLink, LinkConfig
+    from firmware.link.mqtt import CartLink
     from firmware.link.outbox import Outbox
     from smartcart.feed.format import read_events
 
@@ -56,13 +56,7 @@ def run_screen(
             controller.on_host_message(msg)
 
     link = CartLink(
-        LinkConfig(
-            cfg.cart_id,
-            cfg.broker.url,
-            cfg.broker.username,
-            cfg.broker.resolved_password(),
-            firmware="screen",
-        ),
+        cfg.broker.link_config(cfg.cart_id, firmware="screen"),
         outbox,
         on_message=on_message,
     )

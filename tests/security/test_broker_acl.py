@@ -15,12 +15,17 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from firmware.basket.changes import BasketChange
+from firmware.config import BrokerConfig
+from firmware.link.mqtt import CartLink
+from firmware.link.outbox import Outbox
 from host.loadgen.services import (
     PKI_SCRIPT,
     MosquittoPorts,
@@ -30,6 +35,9 @@ from host.loadgen.services import (
     render_mosquitto_conf,
     wait_port,
 )
+from smartcart.contract import decode, encode
+from smartcart.contract import messages as m
+from smartcart.contract.topics import Channel, topic
 
 pytestmark = pytest.mark.skipif(
     shutil.which("mosquitto") is None and not Path("/usr/sbin/mosquitto").exists(),
@@ -214,3 +222,62 @@ def test_a_revoked_cart_certificate_is_refused(broker: Broker) -> None:
     subprocess.run([str(PKI_SCRIPT), "revoke", str(broker.pki), REVOKED], check=True)
     broker.mosquitto.restart()  # Mosquitto reads crlfile at start
     assert not tls_connects(broker, cert, key)
+
+
+# ---- the cart's own link (CartLink) on the mTLS listener ----
+
+
+def cart_link(broker: Broker, tmp: Path, cert: Path, key: Path) -> tuple[CartLink, Outbox]:
+    """cart-0001's real link, configured as its cart.toml would (mqtts://, CA, cert, key)."""
+    section = BrokerConfig(
+        url=f"mqtts://127.0.0.1:{broker.ports.tls}",
+        ca_file=broker.pki / "ca.crt",
+        cert_file=cert,
+        key_file=key,
+    )
+    outbox = Outbox(tmp / f"outbox-{uuid.uuid4().hex[:6]}.sqlite", A)
+    options = {"reconnect_min_s": 1, "reconnect_max_s": 1}
+    return CartLink(section.link_config(A, **options), outbox), outbox
+
+
+def test_a_cart_link_connects_with_its_certificate_and_its_event_arrives(
+    broker: Broker, tmp_path: Path
+) -> None:
+    host = Client(broker, HOST, "cert")
+    assert host.connected() and host.subscribe(f"{ROOT}/+/events")
+    link, outbox = cart_link(broker, tmp_path, broker.pki / f"{A}.crt", broker.pki / f"{A}.key")
+    try:
+        link.start()
+        assert link.wait_ready(10)
+        session_id = str(uuid.uuid4())
+        started = m.SessionStarted(
+            cart_id=A,
+            session_id=session_id,
+            started_at=datetime.now(UTC),
+            customer_name="Ann",
+            acked_seq=0,
+        )
+        host.publish(topic(A, Channel.HOST), encode(started))
+        assert link.wait_session(10) == session_id
+        sent = link.submit(BasketChange("add", datetime.now(UTC), t_s=0.0, sku="kiwi"))
+        got_topic, payload = host.messages.get(timeout=10)
+        assert got_topic == topic(A, Channel.EVENTS)
+        assert decode(Channel.EVENTS, payload).event_id == sent.event_id
+    finally:
+        link.stop()
+        outbox.close()
+        host.close()
+
+
+def test_a_cart_link_with_a_certificate_from_another_ca_is_refused(
+    broker: Broker, tmp_path: Path
+) -> None:
+    rogue = issue_pki(tmp_path / "rogue-pki", [A])
+    link, outbox = cart_link(broker, tmp_path, rogue / f"{A}.crt", rogue / f"{A}.key")
+    try:
+        link.start()
+        assert not link.wait_ready(3)
+        assert link.stats.connects == 0
+    finally:
+        link.stop()
+        outbox.close()
