@@ -52,6 +52,7 @@ def serve(
 
     from host.api import create_app
     from host.broker import EmbeddedBroker
+    from host.errors import SignaturesRequired
     from host.settings import HostSettings
     from host.worker import HostWorker
 
@@ -79,7 +80,12 @@ def serve(
                 "no staff tokens (SMARTCART_HOST_STAFF_TOKEN_SHA256): every staff endpoint and "
                 "the dashboard answer 401; make one with 'smartcart host staff-token'"
             )
-        app_ = create_app(HostWorker(settings), manage_worker=True)
+        try:
+            worker = HostWorker(settings)
+        except SignaturesRequired as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from e
+        app_ = create_app(worker, manage_worker=True)
         uvicorn.run(app_, host=settings.http_host, port=settings.http_port, log_level="info")
 
 

@@ -46,3 +46,7 @@ class Rejected(HostError):
 
 class BrokerError(HostError):
     """The embedded broker failed to start or stop."""
+
+
+class SignaturesRequired(HostError):
+    """``require_signatures`` is set but the host has no keyring to verify carts with."""

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from host import accounts, checkout, db, ledger, stream
+from host.errors import SignaturesRequired
 from host.mqtt.link import Inbound, MqttLink
 from host.payments import LedgerGateway
 from host.settings import HostSettings
@@ -63,6 +64,13 @@ class HostWorker:
         # With a keyring, cart messages must carry their cart's signature (docs/security.md).
         if keyring is None and self.settings.keyring_path is not None:
             keyring = KeyringFile(self.settings.keyring_path)
+        if keyring is None and self.settings.require_signatures:
+            # Refuse to run rather than apply unsigned messages a production host must not trust.
+            raise SignaturesRequired(
+                "require_signatures is set but there is no cart keyring: set "
+                "SMARTCART_HOST_KEYRING_PATH (smartcart host keys enrol ...) or, for development "
+                "only, SMARTCART_HOST_REQUIRE_SIGNATURES=false"
+            )
         self.keyring = keyring
         self.engine = db.make_engine(self.settings.database_url)
         self._sessions = db.session_factory(self.engine)
@@ -86,6 +94,13 @@ class HostWorker:
             ledger.ensure_store_accounts(s, self.settings.currency)
 
     def start(self) -> HostWorker:
+        if self.keyring is None:
+            log.warning(
+                "NO CART KEYRING: this host applies UNSIGNED cart messages, so anyone who can "
+                "publish on the broker can add to bills and check carts out. Development only: "
+                "production sets SMARTCART_HOST_KEYRING_PATH and "
+                "SMARTCART_HOST_REQUIRE_SIGNATURES=true (docs/security.md)"
+            )
         self.prepare_database()
         self._link = MqttLink(
             self.settings.broker_url,
