@@ -10,10 +10,13 @@ validated by pydantic (422), and the host's own errors map to statuses in ``_STA
 (``NotFound`` 404, ``Conflict`` 409, ``LedgerError`` 422). The OpenAPI document is served at
 ``/openapi.json`` (interactive at ``/docs``).
 
-Everything but ``/health`` and the phone's pairing pages is for staff: it needs
-``Authorization: Bearer <staff token>``, a token whose SHA-256 is listed in
+Everything but ``/health``, the phone's pairing pages and the staff sign-in page is for staff:
+it needs ``Authorization: Bearer <staff token>``, a token whose SHA-256 is listed in
 ``HostSettings.staff_token_sha256`` (401 otherwise, before the handler runs, so a refused
-request changes nothing). The OpenAPI document declares the scheme (``HTTPBearer``).
+request changes nothing). A browser cannot send that header, so the dashboard's sign-in
+(``/dashboard/login``) puts the same token in an HttpOnly, SameSite=Strict cookie, which the
+guard accepts too; SameSite=Strict keeps other sites' pages from posting staff forms with it.
+The OpenAPI document declares both schemes.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Literal, TypeVar
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -64,6 +68,20 @@ _BEARER = HTTPBearer(
     scheme_name="staffToken",
     description="A staff token; the host lists its SHA-256 (HostSettings.staff_token_sha256).",
 )
+STAFF_COOKIE = "smartcart_staff"
+_COOKIE = APIKeyCookie(
+    name=STAFF_COOKIE,
+    auto_error=False,
+    scheme_name="staffCookie",
+    description="The dashboard's sign-in cookie (POST /dashboard/login): the same staff token.",
+)
+_LOGIN_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SmartCart staff sign-in</title>
+<link rel="stylesheet" href="/dashboard/static/dashboard.css"></head>
+<body><main><h1>SmartCart staff</h1>{error}
+<form method="post" action="/dashboard/login">
+<label>Staff token <input name="token" type="password" required autocomplete="off"></label>
+<button class="btn primary" type="submit">Sign in</button></form></main></body></html>"""
 _UNAUTHORIZED: dict[int | str, dict[str, object]] = {
     401: {"description": "No staff bearer token, or not one the host knows"}
 }
@@ -84,8 +102,10 @@ def staff_guard(known_sha256: tuple[str, ...]) -> Callable[..., None]:
 
     def require_staff(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+        cookie: Annotated[str | None, Depends(_COOKIE)],
     ) -> None:
-        if credentials is None or not is_staff_token(credentials.credentials, known_sha256):
+        token = credentials.credentials if credentials is not None else cookie
+        if token is None or not is_staff_token(token, known_sha256):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
                 "a staff bearer token is required",
@@ -489,6 +509,35 @@ def create_app(worker: HostWorker, *, manage_worker: bool = False) -> FastAPI:
             ]
 
         return tx(read)
+
+    @app.get("/dashboard/login", response_class=HTMLResponse, tags=["dashboard"])
+    def login_page() -> HTMLResponse:
+        return HTMLResponse(_LOGIN_HTML.format(error=""))
+
+    @app.post(
+        "/dashboard/login",
+        response_class=HTMLResponse,
+        status_code=303,
+        tags=["dashboard"],
+        responses={401: {"description": "Not a staff token", "content": {"text/html": {}}}},
+    )
+    async def login(request: Request) -> Response:
+        """Sign a staff browser in: the form's token goes into the staff cookie."""
+        form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"))
+        token = form.get("token", [""])[0].strip()
+        if not is_staff_token(token, worker.settings.staff_token_sha256):
+            error = '<p class="flash">That is not a staff token.</p>'
+            return HTMLResponse(_LOGIN_HTML.format(error=error), status.HTTP_401_UNAUTHORIZED)
+        answer = RedirectResponse("/dashboard", status.HTTP_303_SEE_OTHER)
+        answer.set_cookie(
+            STAFF_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+            max_age=12 * 3600,  # one shift
+        )
+        return answer
 
     app.include_router(staff)
     # /dashboard (staff) and the phone's /pair (public): host/dashboard

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from hostkit import STAFF, STAFF_SHA256, CartScript, wire
+from hostkit import STAFF, STAFF_SHA256, STAFF_TOKEN, CartScript, wire
 from sqlalchemy import func, select
 
 from host import accounts
@@ -185,6 +185,7 @@ def test_staff_endpoints_refuse_a_missing_or_wrong_token(
 def test_health_and_the_phone_pages_need_no_token(host: HostWorker) -> None:
     client = TestClient(create_app(host))
     assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/dashboard/login").status_code == 200
     assert client.get("/pair").status_code == 403  # public: refused for the bad code, not 401
     assert client.get("/dashboard/static/dashboard.css").status_code == 200
     assert client.get("/openapi.json").status_code == 200
@@ -192,30 +193,42 @@ def test_health_and_the_phone_pages_need_no_token(host: HostWorker) -> None:
 
 def test_the_openapi_document_declares_the_staff_scheme(api: TestClient) -> None:
     doc = api.get("/openapi.json").json()
-    assert doc["components"]["securitySchemes"]["staffToken"] == {
-        "type": "http",
-        "scheme": "bearer",
-        "description": doc["components"]["securitySchemes"]["staffToken"]["description"],
-    }
-    secured = {
-        (path, method)
-        for path, ops in doc["paths"].items()
-        for method, op in ops.items()
-        if op.get("security") == [{"staffToken": []}]
-    }
-    public = {
-        (path, method)
-        for path, ops in doc["paths"].items()
-        for method in ops
-        if (path, method) not in secured
-    }
+    schemes = doc["components"]["securitySchemes"]
+    assert (schemes["staffToken"]["type"], schemes["staffToken"]["scheme"]) == ("http", "bearer")
+    assert (schemes["staffCookie"]["in"], schemes["staffCookie"]["name"]) == (
+        "cookie",
+        "smartcart_staff",
+    )
+    ops = {(p, m): op for p, methods in doc["paths"].items() for m, op in methods.items()}
+    staff_only = [{"staffToken": []}, {"staffCookie": []}]  # either one
+    public = {key for key, op in ops.items() if op.get("security") != staff_only}
     assert public == {
         ("/health", "get"),
         ("/pair", "get"),
         ("/pair", "post"),
         ("/pair/form", "post"),
+        ("/dashboard/login", "get"),
+        ("/dashboard/login", "post"),
     }
-    assert ("/customers", "post") in secured and ("/dashboard", "get") in secured
+    assert ("/customers", "post") in ops and ("/dashboard", "get") in ops
+
+
+def test_a_staff_browser_signs_in_with_its_token_and_gets_a_strict_cookie(
+    host: HostWorker,
+) -> None:
+    browser = TestClient(create_app(host))
+    assert "Staff token" in browser.get("/dashboard/login").text
+    wrong = browser.post("/dashboard/login", data={"token": "guess"}, follow_redirects=False)
+    assert wrong.status_code == 401 and "set-cookie" not in wrong.headers
+    assert browser.get("/dashboard").status_code == 401
+    ok = browser.post("/dashboard/login", data={"token": STAFF_TOKEN}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "/dashboard"
+    cookie = ok.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert browser.get("/dashboard").status_code == 200  # the cookie is the staff credential
+    assert browser.get("/dead-letters").status_code == 200
+    browser.cookies.set("smartcart_staff", "forged")
+    assert browser.get("/dashboard").status_code == 401
 
 
 def test_a_new_customer_gets_a_pairing_token_once(api: TestClient, host: HostWorker) -> None:

@@ -38,7 +38,10 @@ KNOWN: dict[str, str] = {}
 UNDOCUMENTED = [status_code_conformance, content_type_conformance]
 STAFF_TOKEN = "fuzz-staff-token-0c9d"
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-PUBLIC = {"GET /health", "GET /pair", "POST /pair", "POST /pair/form"}
+PUBLIC = {"GET /health", "GET /pair", "POST /pair", "POST /pair/form"} | {
+    "GET /dashboard/login",  # the staff sign-in page, and the form that checks the token
+    "POST /dashboard/login",
+}
 
 
 @pytest.fixture(scope="module")
