@@ -14,9 +14,12 @@ Per frame:
 3. detector on the lores image (products and hands), tracker;
 4. crop bank: full-resolution crops of product tracks, only when better than those kept;
 5. zone: add/remove events;
-6. fuser: once the weight has settled, each event is named by voting the recognizer over its
-   track's best crops (taken by then while the item lay still), then confirmed by the net weight
-   change or made unresolved; returned to the caller.
+6. fuser: each event is named by voting the recognizer over its track's best crops (taken while
+   the item lay still), then confirmed by the net weight change or made unresolved; a sure
+   per-unit item is confirmed from the raw samples once they all agree with it, before the
+   weight has settled; returned to the caller. The zone tells the fuser whether a gesture is
+   still in progress (``gesture_pending``), so uncertain events wait only while a certain one
+   may still claim their weight.
 
 ``StageTimes`` accumulates per-stage wall time (``time.perf_counter_ns``) for ``bench`` and the
 live status line.
@@ -140,6 +143,7 @@ class CartPipeline:
         start = time.perf_counter_ns()
         for sample in samples:
             self._settle.update(sample)
+            self._fuser.add_sample(sample.t_s, sample.grams)
         for level_t_s, grams in self._settle.new_levels(self._levels_seen):
             self._fuser.add_level(level_t_s, grams)
         self._levels_seen = self._settle.levels_logged
@@ -150,7 +154,9 @@ class CartPipeline:
             self.times.detected_frames += 1
             start = self._see(frame, start)
         naming_ns = self.times.ns["recognizer"]
-        changes = self._fuser.poll(t_s, self.scale_live(t_s), self._name_event)
+        changes = self._fuser.poll(
+            t_s, self.scale_live(t_s), self._name_event, self._zone.gesture_pending(t_s)
+        )
         self.times.add("basket", start)
         self.times.ns["basket"] -= self.times.ns["recognizer"] - naming_ns  # counted there
         return changes

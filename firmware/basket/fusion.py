@@ -18,8 +18,20 @@ lifted (a remove). An event waits at most ``wait_s`` for that level. Then:
 An event the zone was not certain of (an item first seen over the basket, or removed without
 ever being seen at rest) is emitted only where the weight agrees with one of its candidates;
 otherwise it is dropped: it was a shuffle or a re-found item, not a change. Each weight change
-confirms one event: certain events claim it first (uncertain ones wait ``uncertain_hold_s``),
-and an event whose window overlaps a claimed change of the same direction sees no change.
+confirms one event: certain events claim it first (uncertain ones wait ``uncertain_hold_s``
+while a certain event is pending or the caller says one may still come, i.e. a gesture is in
+progress; otherwise there is nothing to wait for), and an event whose window overlaps a claimed
+change of the same direction sees no change.
+
+Early confirmation (per-unit products): the settled level needs a still window after the hand's
+press and the load's bounce, most of a second on a 10 Hz scale. Before it, an event whose
+recognizer is sure is confirmed from the newest raw samples (at least ``early_samples``, the
+last ``early_window_s``) once the hand is gone: from ``early_release_s`` after the zone saw it
+go and, for an add, only once the load has come down from its peak since the item touched down
+(the press released; a hand still pressing makes a flat plateau that no spread test can tell
+from the load). Every one of those samples, not just their median, must agree with the top
+SKU, so a ringing load waits until the ringing no longer matters; the median is the grams.
+Per-kg products are charged by the gram: they always wait for the settled level.
 
 Scale silent or absent (degraded, vision-only): a sure per-unit item is confirmed without grams;
 a per-kg item needs the weight to be priced, so it is ``unresolved``.
@@ -69,6 +81,9 @@ class Fuser:
         remove_before_s: float = 0.8,
         wait_s: float = 2.0,
         uncertain_hold_s: float = 2.5,
+        early_samples: int = 3,
+        early_window_s: float = 0.45,
+        early_release_s: float = 0.15,
     ) -> None:
         if t0_utc.tzinfo is None:
             raise ValueError("t0_utc must be timezone-aware")
@@ -82,10 +97,14 @@ class Fuser:
         self.remove_before_s = remove_before_s
         self.wait_s = wait_s
         self.uncertain_hold_s = uncertain_hold_s
+        self.early_samples = early_samples
+        self.early_window_s = early_window_s
+        self.early_release_s = early_release_s
         # Weight changes already attributed: (from_s, to_s, action). Bounded.
         self._claimed: deque[tuple[float, float, str]] = deque(maxlen=64)
         self._pending: list[NamedEvent] = []
         self._levels: deque[tuple[float, float]] = deque(maxlen=512)  # (t_s, grams) settled
+        self._samples: deque[tuple[float, float]] = deque(maxlen=64)  # (t_s, grams) raw
 
     @property
     def pending(self) -> int:
@@ -97,6 +116,10 @@ class Fuser:
     def add_level(self, t_s: float, grams: float) -> None:
         """A settled level of the load cells (in time order)."""
         self._levels.append((t_s, grams))
+
+    def add_sample(self, t_s: float, grams: float) -> None:
+        """A raw load-cell sample (in time order), for early confirmation."""
+        self._samples.append((t_s, grams))
 
     def agrees(self, sku: str, grams: float) -> bool:
         product = self.catalog.get(sku)
@@ -142,37 +165,102 @@ class Fuser:
         before = self.add_before_s if ev.action == "add" else self.remove_before_s
         return self._moved(ev) - before, after_t_s
 
+    def _claimed_overlap(self, ev: NamedEvent, after_t_s: float) -> bool:
+        w0, w1 = self._window(ev, after_t_s)
+        return any(a < w1 and w0 < b and sign == ev.action for a, b, sign in self._claimed)
+
     def _net_grams(self, ev: NamedEvent) -> float | None | Literal[False]:
         """The event's weight (positive), None while waiting, False if the scale saw none
         (or what it saw was already explained by another event)."""
         after = self._after(ev)
         if after is None:
             return None
-        w0, w1 = self._window(ev, after[0])
-        if any(a < w1 and w0 < b and sign == ev.action for a, b, sign in self._claimed):
+        if self._claimed_overlap(ev, after[0]):
             return False  # this weight change already confirmed another event
+        w0, _ = self._window(ev, after[0])
         before = self._level_at(w0)
         change = after[1] - before if ev.action == "add" else before - after[1]
         return change if change >= self.min_change_g else False
 
+    def _early(self, ev: NamedEvent) -> tuple[float, float, float, float] | None:
+        """(first sample's t, median, low, high) of the net change over the newest raw samples
+        since the hand is gone (add: the zone saw it go; remove: the lift and its ramp), or
+        None while there are too few or, for an add, the press is not seen released."""
+        if ev.action == "add":
+            since = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) + self.early_release_s
+        else:
+            since = self._moved(ev) + 0.3
+        recent = [(t, g) for t, g in self._samples if t >= since]
+        if recent:
+            recent = [(t, g) for t, g in recent if t >= recent[-1][0] - self.early_window_s]
+        if len(recent) < self.early_samples:
+            return None
+        w0, _ = self._window(ev, recent[0][0])
+        before = self._level_at(w0)
+        sign = 1.0 if ev.action == "add" else -1.0
+        net = sorted(sign * (g - before) for _, g in recent)
+        median = net[len(net) // 2]
+        if ev.action == "add":
+            touched = self._moved(ev) - 0.1
+            peak = max(g for t, g in self._samples if t >= touched) - before
+            if peak - median < self.min_change_g:
+                return None  # no release seen: maybe still the hand's press
+        return recent[0][0], median, net[0], net[-1]
+
+    def _early_confirms(self, ev: NamedEvent, early: tuple[float, float, float, float]) -> bool:
+        """The sure top SKU is sold per unit and agrees with every early sample."""
+        top = ev.candidates[0] if ev.candidates else None
+        if top is None or top.score < self.min_confidence:
+            return False
+        product = self.catalog.get(top.sku)
+        if product is None or product.pricing is not Pricing.PER_UNIT:
+            return False  # per kg: charged by the gram, so it waits for the settled level
+        _, median, low, high = early
+        return (
+            median >= self.min_change_g and self.agrees(top.sku, low) and self.agrees(top.sku, high)
+        )
+
     def poll(
-        self, now_s: float, scale_live: bool, namer: Namer | None = None
+        self,
+        now_s: float,
+        scale_live: bool,
+        namer: Namer | None = None,
+        certain_may_come: bool = True,
     ) -> list[BasketChange]:
         """Decide every pending event whose weight settled or whose wait is over.
 
         ``namer`` names an event's item at decision time, not when it was seen: by then the
         item has lain still, uncovered, for a while, and its best crops are the sharp ones.
+        ``certain_may_come``: the zone still follows a gesture that may end in a certain event
+        (False lets uncertain events go as soon as their weight is known).
         """
         out: list[BasketChange] = []
         still: list[NamedEvent] = []
         # Certain events first: a weight change goes to the event the zone was sure of.
         for ev in sorted(self._pending, key=lambda e: (not e.certain, e.t_s)):
             decided_at = ev.t_s if ev.decided_t_s is None else ev.decided_t_s
-            if not ev.certain and scale_live and now_s - decided_at < self.uncertain_hold_s:
+            if (
+                not ev.certain
+                and scale_live
+                and (certain_may_come or any(e.certain for e in still))  # still: undecided
+                and now_s - decided_at < self.uncertain_hold_s
+            ):
                 still.append(ev)  # let any certain event nearby claim the weight first
                 continue
             grams = self._net_grams(ev) if scale_live or self._levels else None
             if grams is None and scale_live and now_s - decided_at < self.wait_s:
+                early = self._early(ev)
+                if early is not None and not self._claimed_overlap(ev, early[0]):
+                    if namer is not None and not ev.candidates:
+                        ev = replace(ev, candidates=namer(ev))  # once: cached on the event
+                    if self._early_confirms(ev, early):
+                        top = ev.candidates[0]
+                        at = self.t0_utc + timedelta(seconds=ev.t_s)
+                        out.append(BasketChange(ev.action, at, ev.t_s, sku=top.sku,
+                                                grams=round(early[1]), confidence=top.score,
+                                                track_id=ev.track_id))  # fmt: skip
+                        self._claimed.append((*self._window(ev, early[0]), ev.action))
+                        continue
                 still.append(ev)
                 continue
             weighed = grams if isinstance(grams, float) else None

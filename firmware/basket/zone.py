@@ -7,8 +7,12 @@ A pure state machine over tracked boxes, tested by tables of frames (as supervis
   carried in from out of view: on a cart camera the polygon reaches almost to the image edges,
   so a carried item is often first seen already over the basket), or its centre has been outside
   the polygon for ``min_frames`` frames in a row (debounced, so jitter on the rim is no crossing);
-- *rest*: the centre stayed within ``rest_px`` of one spot for ``rest_s`` and no hand covers
-  the item (an item still held is not at rest, however still the hand is).
+- *rest*: the centre stayed within ``rest_px`` of one spot for ``rest_s`` and no hand holds
+  the item (an item still held is not at rest, however still the hand is). A hand touching
+  the item holds it while it keeps the place it had on the item when the item stopped; once
+  it moved by ``let_go`` of its own size while the item stayed put, it has let go, even if it
+  still touches the item (the hand opening and rising off it: waiting for it to clear the
+  item's box cost 0.3-0.5 s a gesture).
 
 Events:
 - **add**: an item that travelled at least ``travel_px`` comes to rest inside; ``t_s`` is when
@@ -28,7 +32,7 @@ rest). Events marked ``certain=False`` are emitted by fusion only where the scal
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from firmware.basket.geometry import Box, centre, overlap_fraction, point_in_polygon
@@ -61,7 +65,11 @@ class _ItemState:
     streak: int = 0  # consecutive frames on the other side of ``inside``
     streak_t_s: float = 0.0  # time the streak began
     left_rest_t_s: float | None = None  # when it last started moving after a rest
-    held_t_s: float = -1.0  # last time a hand touched it
+    held_t_s: float = -1.0  # last time a hand held it
+    # hand track id -> (dx, dy) of the hand's centre from the item's, in hand sizes, when it
+    # first touched the item at this spot: a hand that keeps it holds the item, one that
+    # moved let go of it
+    grips: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 class BasketZone:
@@ -77,6 +85,7 @@ class BasketZone:
         min_frames: int = 2,
         held_overlap: float = 0.15,
         hand_margin: float = 0.25,
+        let_go: float = 0.2,
         forget_s: float = 30.0,
     ) -> None:
         self.polygon_px = tuple(polygon_px)
@@ -89,6 +98,7 @@ class BasketZone:
         self.min_frames = min_frames
         self.held_overlap = held_overlap
         self.hand_margin = hand_margin
+        self.let_go = let_go
         self.forget_s = forget_s
         self._items: dict[int, _ItemState] = {}
 
@@ -98,6 +108,21 @@ class BasketZone:
 
     def in_basket(self) -> set[int]:
         return {tid for tid, s in self._items.items() if s.in_basket}
+
+    def gesture_pending(self, t_s: float) -> bool:
+        """Whether a certain event may still come from what is in view now: an item seen
+        coming in is over the basket but not yet at rest, or an item in the basket is being
+        lifted (fusion holds uncertain events back meanwhile, so the certain one claims the
+        weight)."""
+        for st in self._items.values():
+            if t_s - st.last_seen_t_s > self.exit_s:
+                continue
+            if st.came_from_outside and st.inside and not st.in_basket:
+                return True
+            moving = st.last_seen_t_s - st.anchor_t_s < self.rest_s
+            if st.in_basket and st.left_rest_t_s is not None and moving:
+                return True
+        return False
 
     def held(self, box: Box, hands: Sequence[Box]) -> bool:
         """A hand touches the item: its box, grown by ``hand_margin`` of its size on each side
@@ -112,8 +137,27 @@ class BasketZone:
         b = self.border_px
         return box[0] <= b or box[1] <= b or box[2] >= w - b or box[3] >= h - b
 
+    def _holding(self, st: _ItemState, box: Box, hands: Sequence[tuple[int, Box]]) -> bool:
+        """A hand touches the item and keeps its grip: its offset from the item is still the
+        one it had when it first touched the item here."""
+        cx, cy = centre(box)
+        holding = False
+        grips: dict[int, tuple[float, float]] = {}  # hands touching now (a new touch: new grip)
+        for hand_id, h in hands:
+            if not self.held(box, [h]):
+                continue
+            # In hand sizes: a hand lowering an item grows with it in the image, offset too.
+            size = max((h[2] - h[0] + h[3] - h[1]) / 2, 1.0)
+            hx, hy = centre(h)
+            ox, oy = (hx - cx) / size, (hy - cy) / size
+            dx, dy = grips[hand_id] = st.grips.get(hand_id, (ox, oy))
+            if abs(ox - dx) + abs(oy - dy) <= self.let_go:
+                holding = True
+        st.grips = grips
+        return holding
+
     def update(self, tracks: Sequence[TrackedObject], t_s: float) -> list[ZoneEvent]:
-        hands = [t.xyxy_px for t in tracks if t.class_id == HAND]
+        hands = [(t.track_id, t.xyxy_px) for t in tracks if t.class_id == HAND]
         events: list[ZoneEvent] = []
         for tr in tracks:
             if tr.class_id == PRODUCT:
@@ -125,7 +169,7 @@ class BasketZone:
         return events
 
     def _see(
-        self, tr: TrackedObject, hands: list[Box], t_s: float, events: list[ZoneEvent]
+        self, tr: TrackedObject, hands: list[tuple[int, Box]], t_s: float, events: list[ZoneEvent]
     ) -> None:
         cx, cy = centre(tr.xyxy_px)
         inside = point_in_polygon(cx, cy, self.polygon_px)
@@ -144,7 +188,8 @@ class BasketZone:
             if was_still_s >= self.rest_s:
                 st.left_rest_t_s = t_s  # it had been lying still: this is the lift
             st.anchor, st.anchor_t_s = (cx, cy), t_s
-        held = self.held(tr.xyxy_px, hands)
+            st.grips.clear()  # it moved: with the hand, or the hand moved it
+        held = self._holding(st, tr.xyxy_px, hands)
         if held:
             st.held_t_s = t_s
         resting = t_s - st.anchor_t_s >= self.rest_s and not held

@@ -109,3 +109,71 @@ def test_one_weight_change_confirms_one_event_and_the_certain_one_gets_it() -> N
     fuser.add_event(NamedEvent(1, "remove", 11.0, LEMON, True, 11.0, 10.0))
     changes = fuser.poll(11.5, scale_live=True) + fuser.flush(11.5, scale_live=True)
     assert [(c.type, c.track_id, c.grams) for c in changes] == [("remove", 1, 110)]
+
+
+def early_fuser(*samples: tuple[float, float]) -> Fuser:
+    """A basket at 500 g, then raw samples: an item touching down at 9.0 s."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(2.0, 500.0)
+    for t_s, grams in samples:
+        fuser.add_sample(t_s, grams)
+    return fuser
+
+
+PRESS_AND_RELEASE = [(9.0, 500.0), (9.2, 750.0), (9.6, 752.0), (9.9, 749.0), (10.0, 660.0)]
+
+
+def test_sure_per_unit_add_is_confirmed_from_raw_samples_before_the_level_settles() -> None:
+    fuser = early_fuser(*PRESS_AND_RELEASE)
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.05, 9.0))
+    assert fuser.poll(10.2, scale_live=True) == []  # too few samples since the hand went
+    for t_s, grams in [(10.25, 628.0), (10.35, 601.0), (10.45, 612.0)]:  # still ringing
+        fuser.add_sample(t_s, grams)
+    [change] = fuser.poll(10.45, scale_live=True)
+    assert (change.type, change.sku, change.grams) == ("add", "lemon", 112)
+
+
+def test_early_samples_must_all_agree() -> None:
+    fuser = early_fuser(*PRESS_AND_RELEASE, (10.25, 680.0), (10.35, 601.0), (10.45, 612.0))
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.05, 9.0))
+    assert fuser.poll(10.45, scale_live=True) == []  # 180 g is no lemon: wait for the level
+    fuser.add_level(10.3, 611.0)
+    [change] = fuser.poll(10.9, scale_live=True)
+    assert (change.type, change.grams) == ("add", 111)
+
+
+def test_a_hand_still_pressing_is_no_early_weight() -> None:
+    """A flat plateau with no release from the peak may be the hand pressing (here 30 g, and
+    140 g would pass for a lemon)."""
+    fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (10.25, 641.0), (10.35, 639.0), (10.45, 640.0))
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.05, 9.0))
+    assert fuser.poll(10.45, scale_live=True) == []
+    fuser.add_level(10.7, 609.0)  # released: the lemon alone
+    [change] = fuser.poll(11.3, scale_live=True)
+    assert (change.type, change.grams) == ("add", 109)
+
+
+def test_per_kg_waits_for_the_settled_level() -> None:
+    fuser = early_fuser(*PRESS_AND_RELEASE, (10.25, 640.0), (10.35, 628.0), (10.45, 633.0))
+    fuser.add_event(NamedEvent(1, "add", 10.0, BANANA, True, 10.05, 9.0))
+    assert fuser.poll(10.45, scale_live=True) == []  # charged by the gram: no early grams
+    fuser.add_level(10.4, 631.0)
+    [change] = fuser.poll(11.0, scale_live=True)
+    assert (change.type, change.sku, change.grams) == ("add", "banana", 131)
+
+
+def test_uncertain_event_waits_only_while_a_certain_one_may_claim_the_weight() -> None:
+    def fuser_with_uncertain_add() -> Fuser:
+        fuser = Fuser(default_catalog(), T0)
+        fuser.add_level(2.0, 500.0)
+        fuser.add_level(10.3, 610.0)
+        fuser.add_event(NamedEvent(7, "add", 10.0, LEMON, False, 10.1, 9.5))
+        return fuser
+
+    fuser = fuser_with_uncertain_add()
+    assert fuser.poll(11.0, scale_live=True) == []  # a gesture in view: hold it back
+    [change] = fuser.poll(11.0, scale_live=True, certain_may_come=False)
+    assert (change.type, change.track_id, change.grams) == ("add", 7, 110)
+    fuser = fuser_with_uncertain_add()
+    fuser.add_event(NamedEvent(1, "add", 10.9, LEMON, True, 11.0, 10.6))  # no weight yet
+    assert fuser.poll(11.1, scale_live=True, certain_may_come=False) == []

@@ -145,3 +145,35 @@ def test_state_of_vanished_tracks_is_forgotten() -> None:
     zone.update([obj(1, PRODUCT, *IN, 0.0)], 0.0)
     zone.update([obj(2, PRODUCT, *IN, 5.0)], 5.0)
     assert set(zone._items) == {2}
+
+
+def test_hand_moving_off_a_still_item_has_let_go_while_it_still_touches_it() -> None:
+    """The hand presses the item down, then rises off it: the add is decided when the hand
+    leaves its grip, not only once it no longer touches the item's box (0.3-0.5 s later)."""
+    hand_at = (IN[0], IN[1] - 10)
+    rise = [[(1, PRODUCT, *IN), (99, HAND, IN[0], IN[1] - 10 - 4 * k)] for k in range(1, 11)]
+    frames = (
+        hold(5, (1, PRODUCT, OUT))
+        + move(10, 1, OUT, IN)
+        + hold(8, (1, PRODUCT, IN), (99, HAND, hand_at))  # pressing: grip kept, not at rest
+        + rise
+        + hold(5, (1, PRODUCT, IN))
+    )
+    # Rest from frame 23 (the first 4 px of the rise is within the grip); decided at frame 24,
+    # while the hand's grown box still covers the item (it does until frame 27).
+    assert run(frames) == [("add", 1, round(23 / FPS, 2))]
+
+
+def test_gesture_pending_while_an_item_comes_in_or_is_lifted() -> None:
+    zone = BasketZone(POLYGON, (320, 240), rest_s=0.4)
+    frames = ADD + move(10, 1, IN, OUT) + hold(5, (1, PRODUCT, OUT))
+    pending = []
+    for i, f in enumerate(frames):
+        t = i / FPS
+        zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t)
+        pending.append(zone.gesture_pending(t))
+    assert not any(pending[:10])  # outside the basket: nothing over it yet
+    assert all(pending[10:21])  # carried in over the basket, not yet at rest
+    assert not any(pending[21:30])  # at rest: the add is decided
+    assert all(pending[30:36])  # lifted
+    assert not any(pending[36:])  # crossed out: the remove is decided
