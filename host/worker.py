@@ -87,11 +87,16 @@ class HostWorker:
     # ---- lifecycle ----
 
     def prepare_database(self) -> None:
-        """Migrate to head, load the catalog and the store's ledger accounts."""
-        db.migrate(self.engine)
-        with self._sessions.begin() as s:
-            accounts.sync_catalog(s, self.catalog)
-            ledger.ensure_store_accounts(s, self.settings.currency)
+        """Migrate to head, load the catalog and the store's ledger accounts.
+
+        All under the migration lock: a sibling worker starting at the same moment would
+        otherwise insert the same products and store accounts and fail on their keys.
+        """
+        with db.migration_lock(self.engine):
+            db.migrate(self.engine, lock=False)
+            with self._sessions.begin() as s:
+                accounts.sync_catalog(s, self.catalog)
+                ledger.ensure_store_accounts(s, self.settings.currency)
 
     def start(self) -> HostWorker:
         if self.keyring is None:
