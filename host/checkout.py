@@ -65,19 +65,21 @@ def checkout(
     currency: str,
     gateway_for: GatewayFactory,
 ) -> m.Receipt | m.CheckoutRefused:
+    # The cart row first, as the event path takes it (host.stream prefetch, which has already
+    # locked it for a batch): locking it after reading the session let two workers deadlock,
+    # and everything read below now follows a sibling worker's commit on this cart.
+    cart = s.get(Cart, req.cart_id, with_for_update=True)
     attempt = s.get(CheckoutAttempt, req.request_id)
     if attempt is not None and attempt.outcome == "charged":
         return receipt_message(s, _receipt_by_session(s, attempt.session_id))
     session = s.get(ShoppingSession, req.session_id)
-    if session is None or session.cart_id != req.cart_id:
+    if cart is None or session is None or session.cart_id != req.cart_id:
         return _refused(req, "no_session", _ADVICE["no_session"])
     if session.status == SessionStatus.CHECKED_OUT.value:
         return receipt_message(s, _receipt_by_session(s, session.id))
     if session.status == SessionStatus.ABANDONED.value:
         return _record_refusal(s, req, attempt, "already_closed", _ADVICE["already_closed"])
 
-    cart = s.get(Cart, req.cart_id, with_for_update=True)
-    assert cart is not None  # a session's cart row exists (FK)
     if _has_pending(s, cart.id) or session.basket_stale or req.last_seq > cart.applied_seq:
         detail = (
             f"applied up to seq {cart.applied_seq}, the cart sent up to {req.last_seq}. "

@@ -11,7 +11,13 @@ Per cart, events apply strictly in ``seq`` order, each exactly once:
 - ``seq == applied_seq + 1``: applied; then any held events that now follow are applied too.
 - ``seq > applied_seq + 1``: held in ``pending_events``; the session is *unresolved* and
   checkout is refused (``missing_events``) until the cart resends the gap or publishes a
-  ``BasketSnapshot`` with ``seq`` at or past it, which replaces the basket wholesale.
+  ``BasketSnapshot`` with ``seq`` at or past it, which replaces the basket wholesale. A
+  snapshot ahead of ``applied_seq`` with nothing held is no gap (its events are still on their
+  way) and is ignored, so each event keeps its ``applied_events`` row.
+
+Two workers sharing the carts serialise per cart on the ``carts`` row (``prefetch`` locks every
+cart of a batch, sorted, before reading anything about it), so a cart's events apply one by one
+whichever worker each arrives at.
 
 A message that cannot be applied raises ``Rejected`` *before* anything is changed, so the
 worker can dead-letter it with no other effect. The per-batch caches (carts, sessions, basket
@@ -110,8 +116,12 @@ class Batch:
         """
         s = self._s
         events = [x for x in messages if isinstance(x, m.CartEvent)]
+        # Checkouts too: their cart's row is locked here with the others, not later in
+        # ``checkout.checkout``, so every batch takes its carts' locks in one sorted order.
         cart_msgs = [
-            x for x in messages if isinstance(x, m.CartEvent | m.BasketSnapshot | m.CartStatus)
+            x
+            for x in messages
+            if isinstance(x, m.CartEvent | m.BasketSnapshot | m.CartStatus | m.CheckoutRequest)
         ]
         cart_ids = sorted({x.cart_id for x in cart_msgs} - self._carts.keys())
         if not cart_ids:
@@ -123,6 +133,9 @@ class Batch:
             accounts.ensure_carts(s, new_status)
         # Sorted FOR UPDATE: two workers lock a cart's row in the same order (no deadlock),
         # and the second waits for the first's commit instead of failing on a unique key.
+        # Everything read about these carts below (applied_seq, pending events, sessions,
+        # lines) is read after the lock, so it includes what the other worker committed: a
+        # worker that fills a gap sees the successors the other one held, and drains them.
         found = {
             c.id: c
             for c in s.scalars(
@@ -370,6 +383,11 @@ class Batch:
             snap.seq == cart.applied_seq and not session.basket_stale
         ):
             return  # older than, or in step with, what the host applied
+        if not session.basket_stale and not self._pending_of(cart.id):
+            # Ahead of what is applied, but no gap here: the events it sums up are on their
+            # way (a sibling worker may hold the next one right now; the cart resends what is
+            # not acknowledged). Settling now would skip their per-event history, so wait.
+            return
         new_lines = self._snapshot_lines(snap)  # raises Rejected before any change
         lines = self._lines_of(session.id)
         for sku in list(lines):
