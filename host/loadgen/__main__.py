@@ -83,8 +83,14 @@ class Services:
         self.keyring.write_text('{"version": 1, "carts": {}}\n')
         self._procs: list[subprocess.Popen[str]] = []
         stack.callback(self._stop_workers)
-        for i in range(workers):  # one after the other: the first migrates the database
+        # All at once on the empty database: migrations serialise on an advisory lock.
+        for i in range(workers):
             self._start_worker(f"load-host-{i + 1}")
+        for i, proc in enumerate(self._procs):
+            assert proc.stdout is not None
+            line = proc.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"host worker load-host-{i + 1} did not start (said {line!r})")
 
     def _start_worker(self, worker_id: str) -> None:
         proc = subprocess.Popen(
@@ -92,12 +98,7 @@ class Services:
              worker_id, str(self.keyring)],
             stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        if line != "ready":
-            proc.kill()
-            raise RuntimeError(f"host worker {worker_id} did not start (said {line!r})")
-        self._procs.append(proc)
+        self._procs.append(proc)  # stopped (terminate, then kill) by _stop_workers
 
     def _stop_workers(self) -> None:
         for p in self._procs:

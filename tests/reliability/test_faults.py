@@ -372,12 +372,12 @@ def test_two_host_workers_share_the_carts_and_one_is_killed(
 ) -> None:
     workers: list[Proc] = []
     try:
-        # One after the other: two hosts migrating an empty database at once race on
-        # alembic_version (a deployment starts one, then scales out).
+        # Both at once on the empty database: their migrations take turns on an advisory lock.
         for i in (1, 2):
             worker_id = f"host-{i}-{uuid.uuid4().hex[:4]}"
             workers.append(Proc("host_proc.py", pg_url, broker.url, worker_id, str(keyring_path)))
-            workers[-1].wait_for("ready")
+        for w in workers:
+            w.wait_for("ready")
         fleet = fleet_factory(pg_url, broker.url, 4)
         fleet.start(resend_after_s=2.0)
         stop = threading.Event()
