@@ -24,6 +24,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
@@ -83,6 +84,10 @@ class HostWorker:
         self.received = 0
         self.applied_events = 0
         self.batches = 0
+        # Seconds per batch from taking it off the inbox to its acks handed to paho: where a
+        # load run's latency goes (host.loadgen.hostproc prints them).
+        self.busy_s = 0.0
+        self.batch_s: deque[float] = deque(maxlen=100_000)
 
     # ---- lifecycle ----
 
@@ -175,7 +180,11 @@ class HostWorker:
                     break
             with self._busy:
                 self.received += len(batch)
+                t0 = time.perf_counter()
                 self._process(batch)
+                took = time.perf_counter() - t0
+                self.busy_s += took
+                self.batch_s.append(took)
 
     def _process(self, batch: Sequence[Inbound]) -> None:
         while not self._stopping.is_set():
