@@ -56,6 +56,9 @@ class RecognizerTrainConfig:
     sim_crops_dir: Path | None = None
     sim_val_dir: Path | None = None
     sim_per_epoch: int = 1500
+    # End after this many epochs of an ``epochs``-long schedule (the learning rate still follows
+    # the whole schedule): how a run cut short to hand its weights to a next stage is reproduced.
+    stop_after: int | None = None
 
 
 class Ema:
@@ -167,7 +170,7 @@ def train(cfg: RecognizerTrainConfig) -> Path:
     step = 0
     t0 = time.monotonic()
     history = (cfg.out_dir / "history.jsonl").open("a")
-    for epoch in range(cfg.epochs):
+    for epoch in range(cfg.epochs if cfg.stop_after is None else min(cfg.stop_after, cfg.epochs)):
         model.train()
         size_px = cfg.low_res_px if epoch < cfg.low_res_epochs else cfg.size_px
         # Every real photo each epoch, plus a fresh draw of the simulator's crops.
