@@ -66,6 +66,7 @@ class NamedEvent:
 
 
 Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
+SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchdown included)
 
 
 class Fuser:
@@ -104,7 +105,9 @@ class Fuser:
         self._claimed: deque[tuple[float, float, str]] = deque(maxlen=64)
         self._pending: list[NamedEvent] = []
         self._levels: deque[tuple[float, float]] = deque(maxlen=512)  # (t_s, grams) settled
-        self._samples: deque[tuple[float, float]] = deque(maxlen=64)  # (t_s, grams) raw
+        # Raw (t_s, grams) of the last ``SAMPLES_KEEP_S``: the newest window and the peak since
+        # a touchdown, whatever the scale's rate. Bounded.
+        self._samples: deque[tuple[float, float]] = deque(maxlen=1024)
 
     @property
     def pending(self) -> int:
@@ -120,6 +123,8 @@ class Fuser:
     def add_sample(self, t_s: float, grams: float) -> None:
         """A raw load-cell sample (in time order), for early confirmation."""
         self._samples.append((t_s, grams))
+        while self._samples[0][0] < t_s - SAMPLES_KEEP_S:
+            self._samples.popleft()
 
     def agrees(self, sku: str, grams: float) -> bool:
         product = self.catalog.get(sku)
