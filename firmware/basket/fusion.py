@@ -12,8 +12,10 @@ lifted (a remove). An event waits at most ``wait_s`` for that level. Then:
   the top SKU: ``add``/``remove`` with the measured grams. "Agrees": within
   ``weight_tolerance`` of ``unit_weight_g`` for per-unit products; per-kg products take the
   measured grams, which only need to be plausible (``per_kg_range`` times the nominal weight);
-- otherwise (unsure, the weight disagrees, or the scale saw no change) -> ``unresolved`` with
-  the candidates, those the weight agrees with first: never a silent guess.
+- the load settled after the gesture where it was before it (a track re-found after a hand hid
+  its item, an item shuffled inside the basket): nothing went in or out, so no event;
+- otherwise (unsure, the weight disagrees, or the change was already claimed by another event)
+  -> ``unresolved`` with the candidates, those the weight agrees with first: never a silent guess.
 
 An event the zone was not certain of (an item first seen over the basket, or removed without
 ever being seen at rest) is emitted only where the weight agrees with one of its candidates;
@@ -78,7 +80,8 @@ class Fuser:
         weight_tolerance: float = 0.35,
         per_kg_range: tuple[float, float] = (0.2, 5.0),
         min_change_g: float = 8.0,
-        add_before_s: float = 0.3,
+        quiet_s: float = 2.5,
+        add_before_s: float = 0.9,
         remove_before_s: float = 0.8,
         wait_s: float = 2.0,
         uncertain_hold_s: float = 2.5,
@@ -94,6 +97,7 @@ class Fuser:
         self.weight_tolerance = weight_tolerance
         self.per_kg_range = per_kg_range
         self.min_change_g = min_change_g
+        self.quiet_s = quiet_s
         self.add_before_s = add_before_s
         self.remove_before_s = remove_before_s
         self.wait_s = wait_s
@@ -102,7 +106,8 @@ class Fuser:
         self.early_window_s = early_window_s
         self.early_release_s = early_release_s
         # Weight changes already attributed: (from_s, to_s, action). Bounded.
-        self._claimed: deque[tuple[float, float, str]] = deque(maxlen=64)
+        # (from_s, to_s, action, agreed): agreed = the claiming event's product matched it.
+        self._claimed: deque[tuple[float, float, str, bool]] = deque(maxlen=64)
         self._pending: list[NamedEvent] = []
         self._levels: deque[tuple[float, float]] = deque(maxlen=512)  # (t_s, grams) settled
         # Raw (t_s, grams) of the last ``SAMPLES_KEEP_S``: the newest window and the peak since
@@ -172,7 +177,20 @@ class Fuser:
 
     def _claimed_overlap(self, ev: NamedEvent, after_t_s: float) -> bool:
         w0, w1 = self._window(ev, after_t_s)
-        return any(a < w1 and w0 < b and sign == ev.action for a, b, sign in self._claimed)
+        return any(a < w1 and w0 < b and sign == ev.action for a, b, sign, _ in self._claimed)
+
+    def _explained(self, ev: NamedEvent) -> bool:
+        """Another event already claimed this gesture's weight change and its product matched
+        it: the change is explained, and this event is the same item seen twice (a track lost
+        under the hand and found again), not a second change."""
+        after = self._after(ev)
+        if after is None:
+            return False
+        w0, w1 = self._window(ev, after[0])
+        return any(
+            a < w1 and w0 < b and sign == ev.action and agreed
+            for a, b, sign, agreed in self._claimed
+        )
 
     def _net_grams(self, ev: NamedEvent) -> float | None | Literal[False]:
         """The event's weight (positive), None while waiting, False if the scale saw none
@@ -186,6 +204,18 @@ class Fuser:
         before = self._level_at(w0)
         change = after[1] - before if ev.action == "add" else before - after[1]
         return change if change >= self.min_change_g else False
+
+    def _scale_saw_nothing(self, ev: NamedEvent) -> bool:
+        """The load settled after the gesture at the level it had well before it (``quiet_s``
+        before the item moved, so a late track cannot hide its own weight step): nothing went
+        in or out. Every catalog product weighs several times ``min_change_g``, so a real add
+        or remove always moves the settled level."""
+        after = self._after(ev)
+        if after is None:
+            return False
+        w0, _ = self._window(ev, after[0])
+        levels = (self._level_at(w0 - self.quiet_s), self._level_at(w0))
+        return all(abs(after[1] - level) < self.min_change_g for level in levels)
 
     def _early(self, ev: NamedEvent) -> tuple[float, float, float, float] | None:
         """(first sample's t, median, low, high) of the net change over the newest raw samples
@@ -264,19 +294,41 @@ class Fuser:
                         out.append(BasketChange(ev.action, at, ev.t_s, sku=top.sku,
                                                 grams=round(early[1]), confidence=top.score,
                                                 track_id=ev.track_id))  # fmt: skip
-                        self._claimed.append((*self._window(ev, early[0]), ev.action))
+                        self._claimed.append((*self._window(ev, early[0]), ev.action, True))
                         continue
                 still.append(ev)
                 continue
             weighed = grams if isinstance(grams, float) else None
+            if (
+                scale_live
+                and grams is False
+                and (self._scale_saw_nothing(ev) or self._explained(ev))
+            ):
+                # A track re-found after a hand hid it, or an item shuffled inside the basket:
+                # vision saw an item "arrive" or "leave", the load cells say nothing did.
+                log.info("%s at %.2f s (track %d) dropped: the load did not change", ev.action,
+                         ev.t_s, ev.track_id)  # fmt: skip
+                continue
             if namer is not None:
                 ev = replace(ev, candidates=namer(ev))
+            if (
+                weighed is not None
+                and certain_may_come
+                and not any(self.agrees(c.sku, weighed) for c in ev.candidates)
+                and now_s - decided_at < self.uncertain_hold_s
+            ):
+                # No candidate matches the weight: this may be an old item's track found again
+                # while the hand brings a new one in. Let the gesture's own event, which may
+                # match, claim the weight first.
+                still.append(ev)
+                continue
             change = self.decide(ev, weighed, scale_live=scale_live)
             if change is not None:
                 out.append(change)
                 after = self._after(ev)
                 if weighed is not None and after is not None:
-                    self._claimed.append((*self._window(ev, after[0]), ev.action))
+                    agreed = change.type == ev.action  # confirmed, not a question
+                    self._claimed.append((*self._window(ev, after[0]), ev.action, agreed))
         self._pending = still
         return out
 

@@ -51,7 +51,11 @@ CASES = {
         ("add", UNSURE, 110.0),
         ("unresolved", "add", ("lemon", "lime"), 110),
     ),
-    "scale saw nothing: unresolved": (
+    "certain add, load back where it was: a re-found item, dropped": (
+        ("add", LEMON, 0.0),
+        None,
+    ),
+    "no level after the gesture: unresolved": (
         ("add", LEMON, None),
         ("unresolved", "add", ("lemon", "lime"), None),
     ),
@@ -177,3 +181,17 @@ def test_uncertain_event_waits_only_while_a_certain_one_may_claim_the_weight() -
     fuser = fuser_with_uncertain_add()
     fuser.add_event(NamedEvent(1, "add", 10.9, LEMON, True, 11.0, 10.6))  # no weight yet
     assert fuser.poll(11.1, scale_live=True, certain_may_come=False) == []
+
+
+def test_an_old_item_found_again_does_not_take_the_new_items_weight() -> None:
+    """A hand brings a lemon in over a milk carton already in the basket; the carton's track is
+    lost under the hand and found again, so the zone reports it as a (certain) add too, first."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(2.0, 500.0)
+    fuser.add_level(10.3, 610.0)  # the lemon: +110 g
+    milk = (Candidate("arla-standard-milk", 0.95),)  # 1 kg, per unit
+    fuser.add_event(NamedEvent(3, "add", 10.0, milk, True, 10.1, 9.6))  # the old carton
+    assert fuser.poll(10.5, scale_live=True) == []  # its name does not fit +110 g: it waits
+    fuser.add_event(NamedEvent(4, "add", 10.4, LEMON, True, 10.5, 10.2))
+    changes = fuser.poll(11.0, scale_live=True) + fuser.flush(11.0, scale_live=True)
+    assert [(c.type, c.sku, c.grams) for c in changes] == [("add", "lemon", 110)]
