@@ -18,7 +18,7 @@ from models.detector_net import NUM_CLASSES, STRIDE, DetectorNet
 from models.export import check_against_torch, export_fp32, quantize_int8
 from models.train_detector import INPUT_WH_PX
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 CALIBRATION_FRAMES = 128
 
 

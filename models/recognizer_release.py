@@ -24,7 +24,7 @@ from models.train_recognizer import predict, top1
 from smartcart.catalog import default_catalog
 
 CALIBRATION_IMAGES = 256
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 @dataclass(frozen=True)
