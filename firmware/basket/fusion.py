@@ -313,13 +313,13 @@ class Fuser:
                 ev = replace(ev, candidates=namer(ev))
             if (
                 weighed is not None
-                and certain_may_come
                 and not any(self.agrees(c.sku, weighed) for c in ev.candidates)
                 and now_s - decided_at < self.uncertain_hold_s
             ):
                 # No candidate matches the weight: this may be an old item's track found again
                 # while the hand brings a new one in. Let the gesture's own event, which may
-                # match, claim the weight first.
+                # match, claim the weight first (the new item is often seen only once the hand
+                # has gone, so wait even when no gesture is in view; it is a question anyway).
                 still.append(ev)
                 continue
             change = self.decide(ev, weighed, scale_live=scale_live)
