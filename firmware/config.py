@@ -115,7 +115,7 @@ class ModelsConfig(_Section):
         default="fp32", description="Manifest variant of the detector (int8 is slow without VNNI)"
     )
     recognizer_variant: Literal["int8", "fp32"] = Field(
-        default="int8", description="Manifest variant of the recognizer"
+        default="fp32", description="Manifest variant of the recognizer (int8 is slow without VNNI)"
     )
 
 

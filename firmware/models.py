@@ -41,11 +41,12 @@ def open_models(
     threads: int = 1,
     score_threshold: float = 0.3,
     detector_variant: Variant = "fp32",
-    recognizer_variant: Variant = "int8",
+    recognizer_variant: Variant = "fp32",
 ) -> tuple[Detector, Recognizer]:
-    """Variants: measured on an x86 CPU without VNNI (Nov 2026), the int8 detector took 406 ms
-    of CPU a frame against 18 ms for fp32, while the int8 recognizer is twice as fast as fp32;
-    the defaults follow that. On the Pi, measure with ``smartcart cart bench``."""
+    """Variants: measured with `smartcart models bench` on an x86 CPU without VNNI (Nov 2026),
+    the int8 models (U8U8, see models/README.md) run 18-20x slower than fp32 (detector 169 vs
+    8.7 ms a frame, recognizer 133 vs 7.4 ms a crop), so both default to fp32. On the Pi,
+    measure with ``smartcart cart bench``."""
     from firmware.vision.detector import Detector
     from firmware.vision.recognizer import Recognizer
 

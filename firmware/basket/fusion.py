@@ -65,6 +65,7 @@ class NamedEvent:
     certain: bool = True  # False: the zone could not see where the item came from
     decided_t_s: float | None = None  # when the zone decided (hand gone); default t_s
     moved_t_s: float | None = None  # touched down (add) / lifted (remove); default guessed
+    named_final: bool = False  # named at decision time already (kept while it waits)
 
 
 Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
@@ -309,8 +310,10 @@ class Fuser:
                 log.info("%s at %.2f s (track %d) dropped: the load did not change", ev.action,
                          ev.t_s, ev.track_id)  # fmt: skip
                 continue
-            if namer is not None:
-                ev = replace(ev, candidates=namer(ev))
+            if namer is not None and not ev.named_final:
+                # Named once, at decision time; an event held back below keeps its name
+                # rather than running the recognizer again every frame.
+                ev = replace(ev, candidates=namer(ev), named_final=True)
             if (
                 weighed is not None
                 and not any(self.agrees(c.sku, weighed) for c in ev.candidates)
