@@ -129,7 +129,12 @@ def run_once(
             sim.start()
         for sim in sims:
             if not sim.link.wait_ready(30):
-                raise RuntimeError(f"{sim.cart_id} could not connect")
+                # paho's loop uses select(), which cannot watch a file descriptor past 1023;
+                # each simulated cart holds about six (outbox, WAL, socket, wake-up pipe).
+                raise RuntimeError(
+                    f"{sim.cart_id} (cart {sims.index(sim) + 1} of {len(sims)}) could not connect;"
+                    " one generator process runs at most about 165 carts"
+                )
         deadline = time.monotonic() + duration_s
 
         def shopper(sim: SimCart, r: random.Random) -> None:

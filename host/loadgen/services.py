@@ -75,7 +75,7 @@ def plain_conf(directory: Path, port: int) -> str:
     return (
         f"listener {port} 127.0.0.1\nallow_anonymous true\n"
         f"persistence true\npersistence_location {directory}/\n"
-        "max_queued_messages 100000\nmax_inflight_messages 1000\n"
+        "max_queued_messages 100000\nmax_inflight_messages 1000\nset_tcp_nodelay true\n"
         "log_type error\nlog_type warning\n"
     )
 
