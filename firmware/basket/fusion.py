@@ -70,6 +70,7 @@ class NamedEvent:
 
 Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
 SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchdown included)
+PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
 
 
 class Fuser:
@@ -316,7 +317,11 @@ class Fuser:
                 ev = replace(ev, candidates=namer(ev), named_final=True)
             if (
                 weighed is not None
-                and not any(self.agrees(c.sku, weighed) for c in ev.candidates)
+                and not any(
+                    self.agrees(c.sku, weighed)
+                    for c in ev.candidates
+                    if c.score >= PLAUSIBLE_SCORE  # not a 0.00 runner-up that happens to fit
+                )
                 and now_s - decided_at < self.uncertain_hold_s
             ):
                 # No candidate matches the weight: this may be an old item's track found again

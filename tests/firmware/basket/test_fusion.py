@@ -189,7 +189,8 @@ def test_an_old_item_found_again_does_not_take_the_new_items_weight() -> None:
     fuser = Fuser(default_catalog(), T0)
     fuser.add_level(2.0, 500.0)
     fuser.add_level(10.3, 610.0)  # the lemon: +110 g
-    milk = (Candidate("arla-standard-milk", 0.95),)  # 1 kg, per unit
+    # 1 kg, per unit; its 0.01 runner-up happens to weigh what the lemon weighs: no real option
+    milk = (Candidate("arla-standard-milk", 0.95), Candidate("lemon", 0.01))
     fuser.add_event(NamedEvent(3, "add", 10.0, milk, True, 10.1, 9.6))  # the old carton
     assert fuser.poll(10.5, scale_live=True) == []  # its name does not fit +110 g: it waits
     fuser.add_event(NamedEvent(4, "add", 10.4, LEMON, True, 10.5, 10.2))
