@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
 import ssl
 import threading
 import time
@@ -57,6 +56,7 @@ from firmware.link.outbox import Outbox
 from smartcart.contract import ContractError, decode, encode
 from smartcart.contract import messages as m
 from smartcart.contract.topics import QOS, Channel, topic
+from smartcart.mqtt_socket import no_delay
 
 __all__ = ["BrokerAddress", "CartLink", "CheckoutAnswer", "HostMessage", "LinkConfig", "LinkStats"]
 
@@ -66,13 +66,6 @@ HostMessage = m.SessionStarted | m.Ack | m.Receipt | m.CheckoutRefused
 CheckoutAnswer = m.Receipt | m.CheckoutRefused
 
 _IDLE_TICK_S = 0.25  # how often the worker looks at its timers when no signal arrives
-
-
-def _no_delay(client: paho.Client, userdata: object, sock: object) -> None:
-    """Send each packet at once. paho leaves Nagle on, so an event and the snapshot right
-    behind it waited for the broker's delayed ACK: 40 ms per event on the wire, measured."""
-    if isinstance(sock, socket.socket):  # ssl.SSLSocket is one too; websockets are not
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 # ---- signals from paho's thread (and the caller's) to the worker ----
@@ -319,7 +312,7 @@ class CartLink:
             )
         c.will_set(self._topics[Channel.STATUS], self._status("offline"), qos=QOS, retain=True)
         c.reconnect_delay_set(self.config.reconnect_min_s, self.config.reconnect_max_s)
-        c.on_socket_open = _no_delay
+        c.on_socket_open = no_delay
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_subscribe = self._on_subscribe
