@@ -18,7 +18,7 @@ from smartcart.contract.cli import app as contract_app
 from smartcart.feed.cli import score
 
 app = typer.Typer(
-    help="smartcart: a smart shopping cart (Raspberry Pi vision + load cells) and its checkout host.",
+    help="smartcart: a smart shopping cart (Pi vision + load cells) and its checkout host.",
     no_args_is_help=True,
     add_completion=False,
 )

@@ -64,7 +64,8 @@ def decode(channel: Channel, payload: bytes, *, cart_id: str | None = None) -> A
     except ValidationError as e:
         raise ContractError("invalid", _summary(e)) from e
     if cart_id is not None and msg.cart_id != cart_id:
-        raise ContractError("topic_mismatch", f"payload cart {msg.cart_id!r} on topic of {cart_id!r}")
+        detail = f"payload cart {msg.cart_id!r} on topic of {cart_id!r}"
+        raise ContractError("topic_mismatch", detail)
     return msg
 
 

@@ -36,7 +36,9 @@ from smartcart.contract.topics import CART_ID_PATTERN
 
 VERSION = 1
 
-CartId = Annotated[str, Field(pattern=CART_ID_PATTERN, description="The cart's id, e.g. cart-0042.")]
+CartId = Annotated[
+    str, Field(pattern=CART_ID_PATTERN, description="The cart's id, e.g. cart-0042.")
+]
 Uuid = Annotated[
     str,
     Field(
