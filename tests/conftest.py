@@ -35,7 +35,8 @@ def _need(service: str, ok: bool) -> None:
 @pytest.fixture(scope="session")
 def mosquitto_url() -> str:
     """URL of a real Mosquitto broker (skips with a reason where there is none)."""
-    _need(f"Mosquitto at {MOSQUITTO_HOST}:{MOSQUITTO_PORT}", _reachable(MOSQUITTO_HOST, MOSQUITTO_PORT))
+    mosquitto = f"Mosquitto at {MOSQUITTO_HOST}:{MOSQUITTO_PORT}"
+    _need(mosquitto, _reachable(MOSQUITTO_HOST, MOSQUITTO_PORT))
     return f"mqtt://{MOSQUITTO_HOST}:{MOSQUITTO_PORT}"
 
 

@@ -34,7 +34,9 @@ def test_per_unit_and_per_kg_prices():
 )
 def test_bad_rows_are_refused_with_the_line(tmp_path, row):
     path = tmp_path / "products.csv"
-    header = "sku,name,dataset_class_id,coarse,department,pricing,price_minor,currency,unit_weight_g"
+    header = (
+        "sku,name,dataset_class_id,coarse,department,pricing,price_minor,currency,unit_weight_g"
+    )
     path.write_text(f"{header}\n{row}\n")
     with pytest.raises(CatalogError, match=":2:"):
         read_catalog(path)

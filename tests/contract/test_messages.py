@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import jsonschema
 import pytest
 
-from smartcart.contract import ContractError, decode, encode, messages as m, topics
+from smartcart.contract import ContractError, decode, encode, topics
+from smartcart.contract import messages as m
 from smartcart.contract.schema import SCHEMA_DIR, generate, render
 from smartcart.contract.topics import Channel
 
