@@ -107,8 +107,8 @@ class Fuser:
         self.early_samples = early_samples
         self.early_window_s = early_window_s
         self.early_release_s = early_release_s
-        # Weight changes already attributed: (from_s, to_s, action). Bounded.
-        # (from_s, to_s, action, agreed): agreed = the claiming event's product matched it.
+        # Weight changes already attributed: (from_s, to_s, action, agreed), agreed = the
+        # claiming event's product matched the change (not a question). Bounded.
         self._claimed: deque[tuple[float, float, str, bool]] = deque(maxlen=64)
         self._pending: list[NamedEvent] = []
         self._levels: deque[tuple[float, float]] = deque(maxlen=512)  # (t_s, grams) settled
@@ -177,22 +177,20 @@ class Fuser:
         before = self.add_before_s if ev.action == "add" else self.remove_before_s
         return self._moved(ev) - before, after_t_s
 
-    def _claimed_overlap(self, ev: NamedEvent, after_t_s: float) -> bool:
+    def _overlapping_claims(self, ev: NamedEvent, after_t_s: float) -> list[bool]:
+        """``agreed`` of each claimed change of the same direction overlapping ``ev``'s window."""
         w0, w1 = self._window(ev, after_t_s)
-        return any(a < w1 and w0 < b and sign == ev.action for a, b, sign, _ in self._claimed)
+        return [ok for a, b, sign, ok in self._claimed if a < w1 and w0 < b and sign == ev.action]
+
+    def _claimed_overlap(self, ev: NamedEvent, after_t_s: float) -> bool:
+        return bool(self._overlapping_claims(ev, after_t_s))
 
     def _explained(self, ev: NamedEvent) -> bool:
         """Another event already claimed this gesture's weight change and its product matched
         it: the change is explained, and this event is the same item seen twice (a track lost
         under the hand and found again), not a second change."""
         after = self._after(ev)
-        if after is None:
-            return False
-        w0, w1 = self._window(ev, after[0])
-        return any(
-            a < w1 and w0 < b and sign == ev.action and agreed
-            for a, b, sign, agreed in self._claimed
-        )
+        return after is not None and any(self._overlapping_claims(ev, after[0]))
 
     def _net_grams(self, ev: NamedEvent) -> float | None | Literal[False]:
         """The event's weight (positive), None while waiting, False if the scale saw none
