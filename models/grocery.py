@@ -111,5 +111,5 @@ def sim_crops(crops_dir: Path | None) -> tuple[list[np.ndarray], np.ndarray]:
     unknown = {sku for _, sku in rows if sku not in catalog}
     if unknown:
         raise GroceryDataError(f"{crops_dir}: SKUs not in the catalog: {sorted(unknown)[:5]}")
-    images = decode_all([Sample(p, catalog[sku].class_id, -1) for p, sku in rows], "decode sim")
-    return images, np.array([catalog[sku].class_id for _, sku in rows], np.int64)
+    samples = [Sample(p, catalog[sku].class_id, -1) for p, sku in rows]
+    return decode_all(samples, "decode sim"), np.array([s.fine_id for s in samples], np.int64)
