@@ -48,6 +48,9 @@ from firmware.track import ByteTracker
 from firmware.track.bytetrack import DetectionsLike
 from smartcart.catalog import Catalog
 
+# The scale alone may report a change once no hand has been in view this long: a hand resting on
+# the basket's rim weighs like an item.
+HANDS_AWAY_S = 0.5
 STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
 
 
@@ -129,6 +132,8 @@ class CartPipeline:
         self._names: dict[
             int, tuple[Candidate, ...]
         ] = {}  # track id -> candidates, for its later remove
+        self._accounted: set[int] = set()  # tracks whose add was emitted (and not removed)
+        self._last_hand_s = -1e9  # last frame a hand was tracked
 
     def scale_live(self, t_s: float) -> bool:
         return self.has_scale and not self._settle.silent(t_s)
@@ -155,8 +160,14 @@ class CartPipeline:
             start = self._see(frame, start)
         naming_ns = self.times.ns["recognizer"]
         changes = self._fuser.poll(
-            t_s, self.scale_live(t_s), self._name_event, self._zone.gesture_pending(t_s)
+            t_s,
+            self.scale_live(t_s),
+            self._name_event,
+            self._zone.gesture_pending(t_s),
+            self._name_unexplained,
+            hands_away=t_s - self._last_hand_s >= HANDS_AWAY_S,
         )
+        self._note_basket(changes)
         self.times.add("basket", start)
         self.times.ns["basket"] -= self.times.ns["recognizer"] - naming_ns  # counted there
         return changes
@@ -168,6 +179,8 @@ class CartPipeline:
         tracks = self._tracker.update(dets, t_s)
         start = self.times.add("tracker", start)
         hands = [t.xyxy_px for t in tracks if t.class_id == HAND]
+        if hands:
+            self._last_hand_s = t_s
         centres: dict[int, tuple[float, float]] = {}
         for tr in tracks:
             if tr.class_id != PRODUCT or tr.detection_index < 0:
@@ -190,6 +203,12 @@ class CartPipeline:
         start = self.times.add("basket", start)
         for ev in events:
             candidates: tuple[Candidate, ...] = ()  # named when decided (_name_event)
+            if ev.action == "remove":
+                # Named now, from the crops of the item as it lay in the basket; then they
+                # go: if the track comes back (or jumps to the next item the hand brings),
+                # what it shows then is named afresh.
+                candidates = self._name(ev.track_id, "remove")
+                self._bank.drop(ev.track_id)
             self._fuser.add_event(
                 NamedEvent(
                     ev.track_id, ev.action, ev.t_s, candidates, ev.certain, t_s, ev.moved_t_s
@@ -215,6 +234,31 @@ class CartPipeline:
         self._names[track_id] = candidates
         return candidates
 
+    def _note_basket(self, changes: list[BasketChange]) -> None:
+        for c in changes:
+            if c.track_id is None:
+                continue
+            if (c.action or c.type) == "add":
+                self._accounted.add(c.track_id)
+            elif (c.action or c.type) == "remove":
+                self._accounted.discard(c.track_id)
+
+    def _name_unexplained(self, action: str, t_s: float) -> list[tuple[Candidate, ...]]:
+        """Votes for the product tracks in view that no emitted add accounts for: what may
+        have gone in unseen by the zone (carried in under the hand, a track that jumped)."""
+        if action != "add":
+            return []
+        start = time.perf_counter_ns()
+        named = []
+        for track_id in sorted(self._zone.tracked() - self._accounted, reverse=True)[:3]:
+            crops = self._bank.crops(track_id)
+            if crops:
+                named.append(vote(self.recognizer.recognize(crops)))
+        self.times.add("recognizer", start)
+        return named
+
     def finish(self, t_s: float) -> list[BasketChange]:
         """End of input: decide whatever still waits for the scale."""
-        return self._fuser.flush(t_s, self.scale_live(t_s), self._name_event)
+        changes = self._fuser.flush(t_s, self.scale_live(t_s), self._name_event)
+        self._note_basket(changes)
+        return changes

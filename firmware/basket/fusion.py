@@ -35,6 +35,19 @@ from the load). Every one of those samples, not just their median, must agree wi
 SKU, so a ringing load waits until the ringing no longer matters; the median is the grams.
 Per-kg products are charged by the gram: they always wait for the settled level.
 
+The basket ledger (``firmware.basket.ledger``) holds what has been emitted. A remove names what
+is in the basket: among the held items whose own measured grams fit the weight that left,
+vision picks where it can, and one alone needs no vision (a blurred, lifted carton is still the
+juice that went in). A remove the tracker decided before the lift (the hand hides the item as it
+closes on it) waits for the load to drop and takes its time from it.
+
+The scale's own events: vision misses some gestures (an item carried in under the hand, a track
+that jumps from one item to the next), the load cells do not. Once nothing is pending, no
+gesture is in view and no hand has been seen for a moment, a settled level that no emitted
+change accounts for becomes an event of its own: a remove named from the ledger, an add named
+by the items vision sees that no emitted add accounts for, else a question with what weighs that
+much.
+
 Scale silent or absent (degraded, vision-only): a sure per-unit item is confirmed without grams;
 a per-kg item needs the weight to be priced, so it is ``unresolved``.
 
@@ -44,6 +57,7 @@ Pure: time comes in as arguments, wall-clock times are ``t0_utc`` plus the pipel
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -51,6 +65,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from firmware.basket.changes import BasketChange, Candidate
+from firmware.basket.ledger import BasketLedger
 from smartcart.catalog import Catalog, Pricing
 
 log = logging.getLogger(__name__)
@@ -69,8 +84,15 @@ class NamedEvent:
 
 
 Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
+# Names what may have caused a weight change no event claimed: (action, t_s) -> the votes of
+# the items vision saw that the basket does not yet account for, one tuple per item.
+UnexplainedNamer = Callable[[str, float], list[tuple[Candidate, ...]]]
 SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchdown included)
 PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
+# A per-kg product "fits" almost any weight, so a per-kg runner-up far behind the favourite (a
+# 0.07 vine tomato behind a 0.55 pepper) does not pass for the weight's explanation; a per-unit
+# one does: its nominal weight is evidence.
+RUNNER_UP_SHARE = 0.25
 
 
 class Fuser:
@@ -90,6 +112,8 @@ class Fuser:
         early_samples: int = 3,
         early_window_s: float = 0.45,
         early_release_s: float = 0.15,
+        unexplained_min_g: float = 15.0,
+        unexplained_after_s: float = 1.0,
     ) -> None:
         if t0_utc.tzinfo is None:
             raise ValueError("t0_utc must be timezone-aware")
@@ -107,6 +131,8 @@ class Fuser:
         self.early_samples = early_samples
         self.early_window_s = early_window_s
         self.early_release_s = early_release_s
+        self.unexplained_min_g = unexplained_min_g
+        self.unexplained_after_s = unexplained_after_s
         # Weight changes already attributed: (from_s, to_s, action, agreed), agreed = the
         # claiming event's product matched the change (not a question). Bounded.
         self._claimed: deque[tuple[float, float, str, bool]] = deque(maxlen=64)
@@ -115,6 +141,14 @@ class Fuser:
         # Raw (t_s, grams) of the last ``SAMPLES_KEEP_S``: the newest window and the peak since
         # a touchdown, whatever the scale's rate. Bounded.
         self._samples: deque[tuple[float, float]] = deque(maxlen=1024)
+        self.ledger = BasketLedger()
+        # The settled level every emitted change accounts for, (t_s, grams): a newer level
+        # away from it is a change no event claimed (see ``_reconcile``).
+        self._accounted_level: tuple[float, float] | None = None
+        self._resettle_after: float | None = None  # an early decision's next level is its own
+        # Removes dropped because the load had not changed yet, (t_s, candidates): a lift the
+        # tracker saw too early; the weight that leaves later is most likely that item.
+        self._dropped_removes: deque[tuple[float, tuple[Candidate, ...]]] = deque(maxlen=8)
 
     @property
     def pending(self) -> int:
@@ -141,6 +175,19 @@ class Fuser:
         if product.pricing is Pricing.PER_KG:
             return self.per_kg_range[0] <= ratio <= self.per_kg_range[1]
         return abs(ratio - 1.0) <= self.weight_tolerance
+
+    def fitting(self, candidates: tuple[Candidate, ...], grams: float) -> tuple[Candidate, ...]:
+        """The candidates (best first) that are a real option and that the weight agrees with."""
+        if not candidates:
+            return ()
+        floor_kg = max(PLAUSIBLE_SCORE, RUNNER_UP_SHARE * candidates[0].score)
+        out = []
+        for c in candidates:
+            product = self.catalog.get(c.sku)
+            floor = floor_kg if product and product.pricing is Pricing.PER_KG else PLAUSIBLE_SCORE
+            if c.score >= floor and self.agrees(c.sku, grams):
+                out.append(c)
+        return tuple(out)
 
     def by_weight(self, grams: float, n: int = 3) -> tuple[Candidate, ...]:
         """Per-unit products whose weight agrees with ``grams``, closest first."""
@@ -169,9 +216,16 @@ class Fuser:
         is lifted (remove)."""
         if ev.action == "add":
             since = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) - 0.2
-        else:
-            since = self._moved(ev) + 0.1
-        return next(((lt, g) for lt, g in self._levels if lt >= since), None)
+            return next(((lt, g) for lt, g in self._levels if lt >= since), None)
+        # A remove: the tracker may lose the item as the hand closes on it, before the lift,
+        # so the first level after the drop within the wait is the one, else the first.
+        since = self._moved(ev) + 0.1
+        until = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) + self.wait_s
+        after = [(lt, g) for lt, g in self._levels if since <= lt <= until]
+        if not after:
+            return None
+        before = self._level_at(self._moved(ev) - self.remove_before_s)
+        return next(((lt, g) for lt, g in after if before - g >= self.min_change_g), after[0])
 
     def _window(self, ev: NamedEvent, after_t_s: float) -> tuple[float, float]:
         before = self.add_before_s if ev.action == "add" else self.remove_before_s
@@ -261,23 +315,29 @@ class Fuser:
         scale_live: bool,
         namer: Namer | None = None,
         certain_may_come: bool = True,
+        unexplained_namer: UnexplainedNamer | None = None,
+        hands_away: bool = True,
     ) -> list[BasketChange]:
         """Decide every pending event whose weight settled or whose wait is over.
 
         ``namer`` names an event's item at decision time, not when it was seen: by then the
         item has lain still, uncovered, for a while, and its best crops are the sharp ones.
         ``certain_may_come``: the zone still follows a gesture that may end in a certain event
-        (False lets uncertain events go as soon as their weight is known).
+        (False lets uncertain events go as soon as their weight is known). ``hands_away``: no
+        hand in view, so a load that no event explains is not a hand resting on the basket.
         """
         out: list[BasketChange] = []
         still: list[NamedEvent] = []
+        yielding: list[NamedEvent] = []  # certain, but waiting for another event to match
         # Certain events first: a weight change goes to the event the zone was sure of.
         for ev in sorted(self._pending, key=lambda e: (not e.certain, e.t_s)):
             decided_at = ev.t_s if ev.decided_t_s is None else ev.decided_t_s
             if (
                 not ev.certain
                 and scale_live
-                and (certain_may_come or any(e.certain for e in still))  # still: undecided
+                # still: undecided; a certain event whose name does not fit the weight is
+                # itself waiting for another to claim it, so it holds nothing back
+                and (certain_may_come or any(e.certain and e not in yielding for e in still))
                 and now_s - decided_at < self.uncertain_hold_s
             ):
                 still.append(ev)  # let any certain event nearby claim the weight first
@@ -291,14 +351,26 @@ class Fuser:
                     if self._early_confirms(ev, early):
                         top = ev.candidates[0]
                         at = self.t0_utc + timedelta(seconds=ev.t_s)
-                        out.append(BasketChange(ev.action, at, ev.t_s, sku=top.sku,
-                                                grams=round(early[1]), confidence=top.score,
-                                                track_id=ev.track_id))  # fmt: skip
+                        out.append(self._emit(BasketChange(
+                            ev.action, at, ev.t_s, sku=top.sku, grams=round(early[1]),
+                            confidence=top.score, track_id=ev.track_id)))  # fmt: skip
                         self._claimed.append((*self._window(ev, early[0]), ev.action, True))
+                        # Decided before the load settled: the next settled level is
+                        # this change's, whatever the early samples' estimate said.
+                        self._resettle_after = early[0]
                         continue
                 still.append(ev)
                 continue
             weighed = grams if isinstance(grams, float) else None
+            if (
+                ev.action == "remove"
+                and grams is False
+                and scale_live
+                and now_s - decided_at < self.wait_s
+                and not self._explained(ev)
+            ):
+                still.append(ev)  # the lift may come yet (see ``_after``)
+                continue
             if (
                 scale_live
                 and grams is False
@@ -308,6 +380,10 @@ class Fuser:
                 # vision saw an item "arrive" or "leave", the load cells say nothing did.
                 log.info("%s at %.2f s (track %d) dropped: the load did not change", ev.action,
                          ev.t_s, ev.track_id)  # fmt: skip
+                if ev.action == "remove":
+                    if namer is not None and not ev.candidates:
+                        ev = replace(ev, candidates=namer(ev))
+                    self._dropped_removes.append((ev.t_s, ev.candidates))
                 continue
             if namer is not None and not ev.named_final:
                 # Named once, at decision time; an event held back below keeps its name
@@ -315,11 +391,7 @@ class Fuser:
                 ev = replace(ev, candidates=namer(ev), named_final=True)
             if (
                 weighed is not None
-                and not any(
-                    self.agrees(c.sku, weighed)
-                    for c in ev.candidates
-                    if c.score >= PLAUSIBLE_SCORE  # not a 0.00 runner-up that happens to fit
-                )
+                and not self.fitting(ev.candidates, weighed)
                 and now_s - decided_at < self.uncertain_hold_s
             ):
                 # No candidate matches the weight: this may be an old item's track found again
@@ -327,16 +399,51 @@ class Fuser:
                 # match, claim the weight first (the new item is often seen only once the hand
                 # has gone, so wait even when no gesture is in view; it is a question anyway).
                 still.append(ev)
+                yielding.append(ev)
                 continue
+            after = self._after(ev) if weighed is not None else None
+            if after is not None and ev.action == "remove" and after[0] > ev.t_s:
+                # The tracker lost the item before it was lifted (a grasping hand hides it):
+                # it left when the load settled without it.
+                ev = replace(ev, t_s=after[0])
             change = self.decide(ev, weighed, scale_live=scale_live)
             if change is not None:
-                out.append(change)
-                after = self._after(ev)
-                if weighed is not None and after is not None:
+                out.append(self._emit(change))
+                if after is None and scale_live:
+                    # Emitted before its weight settled: the next level is this change's
+                    # (a question already asked), not a second change for the scale alone.
+                    self._resettle_after = decided_at
+                if after is not None:
                     agreed = change.type == ev.action  # confirmed, not a question
                     self._claimed.append((*self._window(ev, after[0]), ev.action, agreed))
+                    self._accounted_level = after
         self._pending = still
+        if scale_live and hands_away and not still and not certain_may_come:
+            out += self._reconcile(now_s, unexplained_namer)
         return out
+
+    def _likeliest(
+        self, hints: list[tuple[Candidate, ...]], grams: float, action: str
+    ) -> tuple[Candidate, ...]:
+        """Of the items vision offers for a change the scale saw alone, the one whose name
+        fits best: its weight agrees (closest to the catalog's nominal weight first) and, for
+        an add, it is not already in the basket (an old item's track found again is no new
+        item); then the surest."""
+        held = self.ledger.skus()
+
+        def rank(c: tuple[Candidate, ...]) -> tuple[bool, bool, float, float]:
+            if not c:
+                return (False, False, float("-inf"), 0.0)
+            product = self.catalog.get(c[0].sku)
+            off = abs(math.log(grams / product.unit_weight_g)) if product else float("inf")
+            new_item = action != "add" or c[0].sku not in held
+            return (self.agrees(c[0].sku, grams), new_item, -off, c[0].score)
+
+        return max(hints, key=rank) if hints else ()
+
+    def _emit(self, change: BasketChange) -> BasketChange:
+        self.ledger.record(change)
+        return change
 
     def flush(
         self, now_s: float, scale_live: bool, namer: Namer | None = None
@@ -348,6 +455,17 @@ class Fuser:
         """The change for ``ev`` given its net weight (None: no change seen); None drops an
         uncertain event that the scale does not back up."""
         at = self.t0_utc + timedelta(seconds=ev.t_s)
+        if ev.action == "remove" and grams is not None:
+            held = self.ledger.fitting(grams, self.agrees)
+            top = ev.candidates[0] if ev.candidates else None
+            sure_held = (
+                top is not None
+                and top.score >= self.min_confidence
+                and top.sku in self.ledger.skus()
+                and self.agrees(top.sku, grams)
+            )
+            if held and not sure_held:
+                return self._decide_remove(ev, grams, held)
         top = ev.candidates[0] if ev.candidates else None
         backed = grams is not None and any(self.agrees(c.sku, grams) for c in ev.candidates)
         if not ev.certain and not backed:
@@ -364,7 +482,8 @@ class Fuser:
         candidates = ev.candidates
         if grams is not None:
             # The candidates the scale agrees with first: the shopper's likely answer.
-            candidates = tuple(sorted(candidates, key=lambda c: not self.agrees(c.sku, grams)))
+            fit = set(self.fitting(candidates, grams))
+            candidates = tuple(sorted(candidates, key=lambda c: c not in fit))
         if not candidates and grams is not None:
             candidates = self.by_weight(grams)  # no usable crop: offer what weighs that much
         if not candidates:
@@ -378,3 +497,69 @@ class Fuser:
             grams=None if grams is None else round(grams),
             confidence=None if top is None else top.score, track_id=ev.track_id,
         )  # fmt: skip
+
+    def _decide_remove(self, ev: NamedEvent, grams: float, held: tuple[str, ...]) -> BasketChange:
+        """A remove whose weight fits items in the basket (``held``, best fit first): only
+        those can have left. Vision chooses among them where it can; one alone needs no vision;
+        several that vision cannot tell apart are a question, those first."""
+        at = self.t0_utc + timedelta(seconds=ev.t_s)
+        seen = {c.sku: c.score for c in ev.candidates if c.score >= PLAUSIBLE_SCORE}
+        named = [sku for sku in held if sku in seen]
+        if len(held) == 1 or named:
+            sku = max(named, key=lambda k: seen[k]) if named else held[0]
+            return BasketChange("remove", at, ev.t_s, sku=sku, grams=round(grams),
+                                confidence=seen.get(sku), track_id=ev.track_id)  # fmt: skip
+        return BasketChange(
+            "unresolved", at, ev.t_s, action="remove", grams=round(grams),
+            candidates=tuple(Candidate(sku, seen.get(sku, 0.0)) for sku in held[:3]),
+            track_id=ev.track_id,
+        )  # fmt: skip
+
+    def _reconcile(
+        self, now_s: float, unexplained_namer: UnexplainedNamer | None
+    ) -> list[BasketChange]:
+        """The scale's own event: a settled level that no emitted change accounts for.
+
+        Vision misses some gestures (an item carried in under the hand, a lift decided before
+        the item left), the load cells do not. Once nothing is pending and no gesture is in
+        view, a level that has held ``unexplained_after_s`` away from the explained one is an
+        add or remove of its own: a remove names what in the basket weighs that much, an add
+        what vision saw arrive (or, failing that, it is a question with what weighs that much).
+        """
+        if not self._levels:
+            return []
+        t_level, level = self._levels[-1]
+        if self._accounted_level is None:
+            self._accounted_level = self._levels[0]
+        if self._resettle_after is not None:
+            if t_level < self._resettle_after:
+                return []
+            self._accounted_level, self._resettle_after = (t_level, level), None
+        t_explained, explained = self._accounted_level
+        if t_level <= t_explained:
+            return []
+        delta = level - explained
+        if abs(delta) < self.unexplained_min_g:
+            self._accounted_level = (t_level, level)  # the same load, re-measured
+            return []
+        recent = [g for t, g in self._samples if t >= now_s - self.unexplained_after_s / 2]
+        if now_s - t_level < self.unexplained_after_s or any(
+            abs(g - level) >= self.unexplained_min_g for g in recent
+        ):
+            return []  # not yet held long enough, or the load is on the move again
+        action: Literal["add", "remove"] = "add" if delta > 0 else "remove"
+        grams = abs(delta)
+        if action == "remove":
+            hints = [c for t, c in self._dropped_removes if t_explained - 1.0 <= t <= t_level]
+        else:
+            hints = unexplained_namer(action, t_level) if unexplained_namer else []
+        candidates = self._likeliest(hints, grams, action)
+        ev = NamedEvent(-1, action, t_level, candidates, certain=True, named_final=True)
+        change = self.decide(ev, grams, scale_live=True)
+        start = max((t for t, g in self._levels if t < t_level and abs(g - explained) <
+                     self.unexplained_min_g), default=t_explained)  # fmt: skip
+        self._claimed.append((start, t_level, action, True))
+        self._accounted_level = (t_level, level)
+        self._dropped_removes.clear()
+        log.info("%s of %.0f g at %.2f s seen by the scale alone", action, grams, t_level)
+        return [self._emit(replace(change, track_id=None))] if change is not None else []

@@ -76,6 +76,9 @@ class CropBank:
     def crops(self, track_id: int) -> list[np.ndarray]:
         return [c.image for c in sorted(self._crops.get(track_id, []), reverse=True)]
 
+    def drop(self, track_id: int) -> None:
+        self._crops.pop(track_id, None)
+
     def keep_only(self, track_ids: set[int]) -> None:
         for tid in [t for t in self._crops if t not in track_ids]:
             del self._crops[tid]
