@@ -48,9 +48,6 @@ from firmware.track import ByteTracker
 from firmware.track.bytetrack import DetectionsLike
 from smartcart.catalog import Catalog
 
-# The scale alone may report a change once no hand has been in view this long: a hand resting on
-# the basket's rim weighs like an item.
-HANDS_AWAY_S = 0.5
 STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
 
 
@@ -165,7 +162,7 @@ class CartPipeline:
             self._name_event,
             self._zone.gesture_pending(t_s),
             self._name_unexplained,
-            hands_away=t_s - self._last_hand_s >= HANDS_AWAY_S,
+            last_hand_s=self._last_hand_s,
         )
         self._note_basket(changes)
         self.times.add("basket", start)
@@ -254,6 +251,8 @@ class CartPipeline:
             crops = self._bank.crops(track_id)
             if crops:
                 named.append(vote(self.recognizer.recognize(crops)))
+            elif self._names.get(track_id):
+                named.append(self._names[track_id])  # named as it vanished (its crops went)
         self.times.add("recognizer", start)
         return named
 

@@ -114,6 +114,8 @@ class Fuser:
         early_release_s: float = 0.15,
         unexplained_min_g: float = 15.0,
         unexplained_after_s: float = 1.0,
+        hands_away_s: float = 0.5,
+        hand_wait_s: float = 5.0,
     ) -> None:
         if t0_utc.tzinfo is None:
             raise ValueError("t0_utc must be timezone-aware")
@@ -133,6 +135,13 @@ class Fuser:
         self.early_release_s = early_release_s
         self.unexplained_min_g = unexplained_min_g
         self.unexplained_after_s = unexplained_after_s
+        # A hand resting on the basket weighs like an item: the scale alone reports a change
+        # only once no hand has been in view this long.
+        self.hands_away_s = hands_away_s
+        # ... and an event with no settled level yet waits this long while hands are in view
+        # (their next gesture keeps the load moving) rather than becoming a question.
+        self.hand_wait_s = hand_wait_s
+        self._last_hand_s = float("-inf")
         # Weight changes already attributed: (from_s, to_s, action, agreed), agreed = the
         # claiming event's product matched the change (not a question). Bounded.
         self._claimed: deque[tuple[float, float, str, bool]] = deque(maxlen=64)
@@ -215,7 +224,11 @@ class Fuser:
         """(time, grams) of the first level settled once the hand is gone (add) or the item
         is lifted (remove)."""
         if ev.action == "add":
-            since = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) - 0.2
+            decided = ev.t_s if ev.decided_t_s is None else ev.decided_t_s
+            # Once the hand is gone: a level settled under a hand still pressing is not it.
+            since = decided - 0.2
+            if self._last_hand_s <= decided + self.wait_s:
+                since = max(since, self._last_hand_s - 0.3)
             return next(((lt, g) for lt, g in self._levels if lt >= since), None)
         # A remove: the tracker may lose the item as the hand closes on it, before the lift,
         # so the first level after the drop within the wait is the one, else the first.
@@ -316,18 +329,20 @@ class Fuser:
         namer: Namer | None = None,
         certain_may_come: bool = True,
         unexplained_namer: UnexplainedNamer | None = None,
-        hands_away: bool = True,
+        last_hand_s: float = float("-inf"),
     ) -> list[BasketChange]:
         """Decide every pending event whose weight settled or whose wait is over.
 
         ``namer`` names an event's item at decision time, not when it was seen: by then the
         item has lain still, uncovered, for a while, and its best crops are the sharp ones.
         ``certain_may_come``: the zone still follows a gesture that may end in a certain event
-        (False lets uncertain events go as soon as their weight is known). ``hands_away``: no
-        hand in view, so a load that no event explains is not a hand resting on the basket.
+        (False lets uncertain events go as soon as their weight is known). ``last_hand_s``: when
+        a hand was last in view; a load that settled while one was there may be its press.
         """
         out: list[BasketChange] = []
         still: list[NamedEvent] = []
+        self._last_hand_s = last_hand_s
+        hands_away = now_s - last_hand_s >= self.hands_away_s
         yielding: list[NamedEvent] = []  # certain, but waiting for another event to match
         # Certain events first: a weight change goes to the event the zone was sure of.
         for ev in sorted(self._pending, key=lambda e: (not e.certain, e.t_s)):
@@ -343,13 +358,20 @@ class Fuser:
                 still.append(ev)  # let any certain event nearby claim the weight first
                 continue
             grams = self._net_grams(ev) if scale_live or self._levels else None
-            if grams is None and scale_live and now_s - decided_at < self.wait_s:
+            waited_s = now_s - decided_at
+            if (
+                grams is None
+                and scale_live
+                and (waited_s < self.wait_s or (not hands_away and waited_s < self.hand_wait_s))
+            ):
                 early = self._early(ev)
                 if early is not None and not self._claimed_overlap(ev, early[0]):
                     if namer is not None and not ev.candidates:
                         ev = replace(ev, candidates=namer(ev))  # once: cached on the event
                     if self._early_confirms(ev, early):
                         top = ev.candidates[0]
+                        if ev.action == "remove" and early[0] > ev.t_s:
+                            ev = replace(ev, t_s=early[0])  # lost before the lift: see below
                         at = self.t0_utc + timedelta(seconds=ev.t_s)
                         out.append(self._emit(BasketChange(
                             ev.action, at, ev.t_s, sku=top.sku, grams=round(early[1]),
@@ -362,6 +384,14 @@ class Fuser:
                 still.append(ev)
                 continue
             weighed = grams if isinstance(grams, float) else None
+            if (
+                ev.action == "add"
+                and weighed is not None
+                and not hands_away
+                and now_s - decided_at < self.wait_s
+            ):
+                still.append(ev)  # the level may be the hand pressing the item down
+                continue
             if (
                 ev.action == "remove"
                 and grams is False
@@ -528,7 +558,14 @@ class Fuser:
         """
         if not self._levels:
             return []
-        t_level, level = self._levels[-1]
+        level = self._levels[-1][1]
+        # The plateau's start: the settle detector re-logs a holding load as it drifts by a
+        # gram or two, so the newest entry's time is not when the load came to rest.
+        t_level = self._levels[-1][0]
+        for lt, g in reversed(self._levels):
+            if abs(g - level) >= self.unexplained_min_g:
+                break
+            t_level = lt
         if self._accounted_level is None:
             self._accounted_level = self._levels[0]
         if self._resettle_after is not None:

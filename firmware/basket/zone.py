@@ -238,4 +238,6 @@ class BasketZone:
                 certain = st.in_basket and st.at_border
                 events.append(ZoneEvent(tid, "remove", st.last_seen_t_s, certain, st.left_rest_t_s))
                 st.in_basket = st.presumed = False
-                st.came_from_outside = True
+                # Lost inside the image, it may only have been hidden by the hand: found again
+                # at rest inside, it is an uncertain add (the scale decides), not a certain one.
+                st.came_from_outside = certain

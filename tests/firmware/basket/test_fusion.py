@@ -231,7 +231,7 @@ def test_a_weight_change_no_event_explains_is_the_scales_own_event() -> None:
     # The tracker lost the carton under the grasping hand: no remove from vision at all.
     fuser.add_level(20.0, 1.0)
     assert fuser.poll(20.5, scale_live=True, certain_may_come=False) == []  # not held long yet
-    assert fuser.poll(21.5, scale_live=True, certain_may_come=False, hands_away=False) == []
+    assert fuser.poll(21.5, scale_live=True, certain_may_come=False, last_hand_s=21.2) == []
     [removed] = fuser.poll(21.5, scale_live=True, certain_may_come=False)
     assert (removed.type, removed.sku, removed.grams, removed.t_s) == (
         "remove", "god-morgon-orange-juice", 1068, 20.0,

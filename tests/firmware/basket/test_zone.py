@@ -177,3 +177,19 @@ def test_gesture_pending_while_an_item_comes_in_or_is_lifted() -> None:
     assert not any(pending[21:30])  # at rest: the add is decided
     assert all(pending[30:36])  # lifted
     assert not any(pending[36:])  # crossed out: the remove is decided
+
+
+def test_an_item_lost_under_the_hand_and_found_again_at_rest_is_an_uncertain_add() -> None:
+    zone = BasketZone(POLYGON, (320, 240))
+    nudged = (IN[0] + 6, IN[1])
+    # In the basket; the hand closes on it and it moves a little, then it is hidden (no
+    # detection) for half a second, and found again lying where it was.
+    frames = ADD + move(3, 1, IN, nudged) + hold(8) + hold(15, (1, PRODUCT, nudged))
+    events = []
+    for i, f in enumerate(frames):
+        events += zone.update([obj(tid, cls, x, y, i / FPS) for tid, cls, x, y in f], i / FPS)
+    assert [(e.action, e.certain) for e in events] == [
+        ("add", True),
+        ("remove", False),  # lost mid-gesture inside the image: the scale decides
+        ("add", False),  # never seen outside: the scale decides this one too
+    ]
