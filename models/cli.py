@@ -15,6 +15,7 @@ import typer
 app = typer.Typer(no_args_is_help=True)
 
 RUNS_DIR = Path("artifacts")
+MEMBERS_DIR = RUNS_DIR / "recognizer" / "members"
 
 
 @app.command("train-recognizer")
@@ -78,23 +79,31 @@ def train_detector(
 @app.command("export")
 def export(
     model: Annotated[str, typer.Argument(help="recognizer or detector")] = "recognizer",
-    run: Annotated[Path, typer.Option(help="Training run folder")] = RUNS_DIR
-    / "recognizer"
-    / "run",
+    run: Annotated[
+        list[Path] | None, typer.Option(help="Training run folder (recognizer: repeatable)")
+    ] = None,
+    member: Annotated[
+        list[Path] | None, typer.Option(help="Recognizer: an already exported member ONNX")
+    ] = None,
 ) -> None:
-    """Choose on val, export fp32 + int8 ONNX into models/ and update the manifest."""
-    if model == "recognizer":
-        from models.recognizer_release import choose, release
+    """Choose on val, export fp32 + int8 ONNX into models/ and update the manifest.
 
-        choice, table = choose(run)
+    Recognizer: each run becomes a member (artifacts/recognizer/members/RUN.onnx); the members
+    (and any --member) are merged into the best ensemble and input size on val."""
+    runs = run or [RUNS_DIR / model / "run"]
+    if model == "recognizer":
+        from models.recognizer_release import choose_ensemble, export_member, release_ensemble
+
+        members = [export_member(r, MEMBERS_DIR / f"{r.name}.onnx") for r in runs]
+        choice, table = choose_ensemble([*members, *(member or [])])
         for row in table:
             typer.echo(json.dumps(row))
         typer.echo(f"chosen: {choice}")
-        release(choice)
+        release_ensemble(choice)
     elif model == "detector":
         from models.detector_release import release_detector
 
-        release_detector(run)
+        release_detector(runs[0])
     else:
         raise typer.BadParameter(f"unknown model {model!r}")
     typer.echo("manifest updated; now run `smartcart models evaluate --record`")
@@ -128,46 +137,59 @@ def retrain(
     detector_images: Annotated[int, typer.Option(min=100)] = 4000,
     detector_epochs: Annotated[int, typer.Option(min=1)] = 14,
     seed: int = 0,
+    member_seeds: Annotated[
+        list[int] | None, typer.Option("--member-seed", help="Recognizer members' seeds")
+    ] = None,
 ) -> None:
     """Both models from scratch, as committed: data, training, export, evaluation, manifest."""
+    member_seeds = member_seeds or [0, 1, 2]
     from host.sim.crops import generate as generate_crops
     from host.sim.trainset import generate
     from models.detector_eval import evaluate_detector_cli
     from models.detector_release import release_detector
     from models.evaluate import evaluate_recognizer_cli
-    from models.recognizer_release import choose, release
+    from models.recognizer_release import choose_ensemble, export_member, release_ensemble
     from models.train_detector import INPUT_WH_PX, DetectorTrainConfig
     from models.train_detector import train as train_det
     from models.train_recognizer import RecognizerTrainConfig
     from models.train_recognizer import train as train_rec
 
-    # The committed recipe (models/README.md). Stage 1: real photos at 224 px on a 14-epoch
-    # schedule, taken at epoch 6. Stage 2: 7 epochs from there at half the learning rates with
-    # 1,500 simulator crops a epoch joining the photos (sim seeds 2 and 3; feeds never use them).
-    stage1 = train_rec(
-        RecognizerTrainConfig(
-            work / "recognizer-1", size_px=224, epochs=14, low_res_epochs=0, seed=seed, stop_after=6
-        )  # fmt: skip
-    )
+    # The committed recipe (models/README.md), once per member seed. Stage 1: real photos at
+    # 224 px on a 14-epoch schedule, taken at epoch 6. Stage 2: 7 epochs from there at half the
+    # learning rates with 1,500 simulator crops a epoch joining the photos (sim seeds 2 and 3;
+    # feeds never use them). The members are merged into the best ensemble on val.
     crops_train = generate_crops(work / "crops-train", 2500, seed=2).parent
     crops_val = generate_crops(work / "crops-val", 250, seed=3).parent
     base = RecognizerTrainConfig(work)
-    stage2 = train_rec(
-        RecognizerTrainConfig(
-            work / "recognizer-2",
-            size_px=224,
-            epochs=7,
-            low_res_epochs=0,
-            seed=seed,
-            init_checkpoint=stage1 / "ema_epoch06.pt",
-            lr_backbone=0.5 * base.lr_backbone,
-            lr_head=0.5 * base.lr_head,
-            sim_crops_dir=crops_train,
-            sim_val_dir=crops_val,
-            sim_per_epoch=1500,
+    members = []
+    for member_seed in member_seeds:
+        stage1 = train_rec(
+            RecognizerTrainConfig(
+                work / f"recognizer-{member_seed}-1",
+                size_px=224,
+                epochs=14,
+                low_res_epochs=0,
+                seed=member_seed,
+                stop_after=6,
+            )  # fmt: skip
         )
-    )
-    release(choose(stage2)[0])
+        stage2 = train_rec(
+            RecognizerTrainConfig(
+                work / f"recognizer-{member_seed}-2",
+                size_px=224,
+                epochs=7,
+                low_res_epochs=0,
+                seed=member_seed,
+                init_checkpoint=stage1 / "ema_epoch06.pt",
+                lr_backbone=0.5 * base.lr_backbone,
+                lr_head=0.5 * base.lr_head,
+                sim_crops_dir=crops_train,
+                sim_val_dir=crops_val,
+                sim_per_epoch=1500,
+            )
+        )
+        members.append(export_member(stage2, work / "members" / f"seed{member_seed}.onnx"))
+    release_ensemble(choose_ensemble(members)[0])
     evaluate_recognizer_cli(record=True)
     data = work / "detector-data"
     generate(data, detector_images, seed=1, size_px=INPUT_WH_PX)
