@@ -199,9 +199,10 @@ class Fuser:
         return tuple(out)
 
     def by_weight(self, grams: float, n: int = 3) -> tuple[Candidate, ...]:
-        """Per-unit products whose weight agrees with ``grams``, closest first."""
+        """Products whose nominal item weight agrees with ``grams``, closest first (per-kg ones
+        by the same tolerance as per-unit ones: any weight is plausible for them)."""
         fits = [p for p in self.catalog.values()
-                if p.pricing is Pricing.PER_UNIT and self.agrees(p.sku, grams)]  # fmt: skip
+                if abs(grams / p.unit_weight_g - 1.0) <= self.weight_tolerance]  # fmt: skip
         fits.sort(key=lambda p: abs(grams / p.unit_weight_g - 1.0))
         return tuple(Candidate(p.sku, 0.0) for p in fits[:n])
 
@@ -421,6 +422,7 @@ class Fuser:
                 ev = replace(ev, candidates=namer(ev), named_final=True)
             if (
                 weighed is not None
+                and ev.certain  # an uncertain one no candidate fits is dropped below anyway
                 and not self.fitting(ev.candidates, weighed)
                 and now_s - decided_at < self.uncertain_hold_s
             ):
@@ -497,7 +499,7 @@ class Fuser:
             if held and not sure_held:
                 return self._decide_remove(ev, grams, held)
         top = ev.candidates[0] if ev.candidates else None
-        backed = grams is not None and any(self.agrees(c.sku, grams) for c in ev.candidates)
+        backed = grams is not None and bool(self.fitting(ev.candidates, grams))
         if not ev.certain and not backed:
             return None  # a shuffle or a re-found item: not a change, and not a guess
         sure = top is not None and top.score >= self.min_confidence
@@ -569,9 +571,12 @@ class Fuser:
         if self._accounted_level is None:
             self._accounted_level = self._levels[0]
         if self._resettle_after is not None:
-            if t_level < self._resettle_after:
+            # The first level after an early decision is that change's (not a later one: a
+            # change no event claimed may have followed it meanwhile).
+            first = next(((t, g) for t, g in self._levels if t >= self._resettle_after), None)
+            if first is None:
                 return []
-            self._accounted_level, self._resettle_after = (t_level, level), None
+            self._accounted_level, self._resettle_after = first, None
         t_explained, explained = self._accounted_level
         if t_level <= t_explained:
             return []
@@ -591,6 +596,13 @@ class Fuser:
         else:
             hints = unexplained_namer(action, t_level) if unexplained_namer else []
         candidates = self._likeliest(hints, grams, action)
+        if candidates and not self.agrees(candidates[0].sku, grams):
+            # No item's favourite weighs that: ask with the runners-up that do, else by weight.
+            best: dict[str, float] = {}
+            for c in (c for hint in hints for c in self.fitting(hint, grams)):
+                best[c.sku] = max(c.score, best.get(c.sku, 0.0))
+            ranked = sorted(best.items(), key=lambda kv: -kv[1])[:3]
+            candidates = tuple(Candidate(sku, score) for sku, score in ranked)
         ev = NamedEvent(-1, action, t_level, candidates, certain=True, named_final=True)
         change = self.decide(ev, grams, scale_live=True)
         start = max((t for t, g in self._levels if t < t_level and abs(g - explained) <

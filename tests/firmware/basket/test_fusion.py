@@ -73,7 +73,7 @@ CASES = {
     "uncertain remove, no weight change: dropped": (("remove", LEMON, 0.0, True, False), None),
     "no crop, weight known: candidates by weight": (
         ("add", (), 70.0),
-        ("unresolved", "add", ("lime", "kiwi"), 70),
+        ("unresolved", "add", ("lime", "satsumas", "carrots"), 70),
     ),
 }
 
