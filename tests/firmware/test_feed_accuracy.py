@@ -7,9 +7,11 @@ detector has been released yet.
 
 The goals (issue 4) are event F1 >= 0.97 and exact baskets >= 90%. With the v1.0.0 models these
 four feeds scored F1 0.36 (the recognizer named 1 in 2 rendered crops right); with v1.1.0 (trained
-on simulator crops too) and the weight-led fusion they score F1 0.84, exact baskets 50%. The goal
-is not met, so this test asserts a regression floor under today's figure and prints the figures;
-raise the floor as the models improve.
+on simulator crops too) and the weight-led fusion F1 0.84, exact baskets 50%; with the basket
+ledger, the scale's own events and recognizer v1.2.0, F1 0.96, exact baskets 75%. These feeds
+were among those the fusion was tuned on (held-out feeds score lower: docs/firmware.md), and the
+goal is not met, so this test asserts a regression floor under today's figure and prints the
+figures; raise the floor as the models improve.
 """
 
 from __future__ import annotations
@@ -53,5 +55,6 @@ def test_replay_of_unseen_rendered_feeds() -> None:
         f"F1 {s.f1:.3f} (goal 0.97), exact baskets {s.exact_basket_rate:.0%} (goal 90%), "
         f"unresolved {s.unresolved_share:.0%}, events {s.output} out / {s.truth} true"
     )
-    assert s.f1 >= 0.78  # regression floor under today's 0.84: see the module docstring
+    assert s.f1 >= 0.90  # regression floor under today's 0.96: see the module docstring
+    assert s.exact_basket_rate >= 0.5  # today 3 of 4
     assert s.output >= s.truth // 2  # the pipeline sees most gestures at all
