@@ -560,14 +560,7 @@ class Fuser:
         """
         if not self._levels:
             return []
-        level = self._levels[-1][1]
-        # The plateau's start: the settle detector re-logs a holding load as it drifts by a
-        # gram or two, so the newest entry's time is not when the load came to rest.
-        t_level = self._levels[-1][0]
-        for lt, g in reversed(self._levels):
-            if abs(g - level) >= self.unexplained_min_g:
-                break
-            t_level = lt
+        t_last, level = self._levels[-1]
         if self._accounted_level is None:
             self._accounted_level = self._levels[0]
         if self._resettle_after is not None:
@@ -578,11 +571,21 @@ class Fuser:
                 return []
             self._accounted_level, self._resettle_after = first, None
         t_explained, explained = self._accounted_level
-        if t_level <= t_explained:
+        if t_last <= t_explained:
             return []
         delta = level - explained
         if abs(delta) < self.unexplained_min_g:
-            self._accounted_level = (t_level, level)  # the same load, re-measured
+            self._accounted_level = (t_last, level)  # the same load, re-measured
+            return []
+        # The plateau's start: the settle detector re-logs a holding load as it drifts by a
+        # gram or two, so the newest entry's time is not when the load came to rest. (Looked
+        # for only now: this runs every frame, and an idle cart's levels are all one plateau.)
+        t_level = t_last
+        for lt, g in reversed(self._levels):
+            if abs(g - level) >= self.unexplained_min_g:
+                break
+            t_level = lt
+        if t_level <= t_explained:
             return []
         recent = [g for t, g in self._samples if t >= now_s - self.unexplained_after_s / 2]
         if now_s - t_level < self.unexplained_after_s or any(
