@@ -82,6 +82,10 @@ class NamedEvent:
     moved_t_s: float | None = None  # touched down (add) / lifted (remove); default guessed
     named_final: bool = False  # named at decision time already (kept while it waits)
 
+    @property
+    def decided_at_s(self) -> float:
+        return self.t_s if self.decided_t_s is None else self.decided_t_s
+
 
 Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
 # Names what may have caused a weight change no event claimed: (action, t_s) -> the votes of
@@ -225,7 +229,7 @@ class Fuser:
         """(time, grams) of the first level settled once the hand is gone (add) or the item
         is lifted (remove)."""
         if ev.action == "add":
-            decided = ev.t_s if ev.decided_t_s is None else ev.decided_t_s
+            decided = ev.decided_at_s
             # Once the hand is gone: a level settled under a hand still pressing is not it.
             since = decided - 0.2
             if self._last_hand_s <= decided + self.wait_s:
@@ -234,7 +238,7 @@ class Fuser:
         # A remove: the tracker may lose the item as the hand closes on it, before the lift,
         # so the first level after the drop within the wait is the one, else the first.
         since = self._moved(ev) + 0.1
-        until = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) + self.wait_s
+        until = ev.decided_at_s + self.wait_s
         after = [(lt, g) for lt, g in self._levels if since <= lt <= until]
         if not after:
             return None
@@ -290,7 +294,7 @@ class Fuser:
         since the hand is gone (add: the zone saw it go; remove: the lift and its ramp), or
         None while there are too few or, for an add, the press is not seen released."""
         if ev.action == "add":
-            since = (ev.t_s if ev.decided_t_s is None else ev.decided_t_s) + self.early_release_s
+            since = ev.decided_at_s + self.early_release_s
         else:
             since = self._moved(ev) + 0.3
         recent = [(t, g) for t, g in self._samples if t >= since]
@@ -347,7 +351,7 @@ class Fuser:
         yielding: list[NamedEvent] = []  # certain, but waiting for another event to match
         # Certain events first: a weight change goes to the event the zone was sure of.
         for ev in sorted(self._pending, key=lambda e: (not e.certain, e.t_s)):
-            decided_at = ev.t_s if ev.decided_t_s is None else ev.decided_t_s
+            decided_at = ev.decided_at_s
             if (
                 not ev.certain
                 and scale_live
