@@ -48,6 +48,8 @@ from firmware.track import ByteTracker
 from firmware.track.bytetrack import DetectionsLike
 from smartcart.catalog import Catalog
 
+# An item carried in comes into view at most this long before it weighs on the basket.
+GESTURE_S = 3.0
 STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
 
 
@@ -240,14 +242,18 @@ class CartPipeline:
             elif (c.action or c.type) == "remove":
                 self._accounted.discard(c.track_id)
 
-    def _name_unexplained(self, action: str, t_s: float) -> list[tuple[Candidate, ...]]:
-        """Votes for the product tracks in view that no emitted add accounts for: what may
-        have gone in unseen by the zone (carried in under the hand, a track that jumped)."""
+    def _name_unexplained(self, action: str, since_s: float) -> list[tuple[Candidate, ...]]:
+        """Votes for the product tracks that no emitted add accounts for and that appeared
+        during the gesture that changed the load (``since_s``: when it began to change): what
+        may have gone in unseen by the zone (carried in under the hand, a track that jumped).
+        A track older than that gesture (an item hovered over the basket and taken away, an
+        item that has lain in the basket all along) cannot be the item it brought in."""
         if action != "add":
             return []
         start = time.perf_counter_ns()
         named = []
-        for track_id in sorted(self._zone.tracked() - self._accounted, reverse=True)[:3]:
+        recent = self._zone.born_since(since_s - GESTURE_S)
+        for track_id in sorted(recent - self._accounted, reverse=True)[:3]:
             crops = self._bank.crops(track_id)
             if crops:
                 named.append(vote(self.recognizer.recognize(crops)))

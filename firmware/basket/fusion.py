@@ -45,8 +45,11 @@ The scale's own events: vision misses some gestures (an item carried in under th
 that jumps from one item to the next), the load cells do not. Once nothing is pending, no
 gesture is in view and no hand has been seen for a moment, a settled level that no emitted
 change accounts for becomes an event of its own: a remove named from the ledger, an add named
-by the items vision sees that no emitted add accounts for, else a question with what weighs that
-much.
+by the items that came into view during the gesture that moved the load and that no emitted add
+accounts for, else a question with what weighs that much.
+
+A question lists the candidates the weight agrees with first, likeliest first: the recognizer's
+score times how likely that product is to weigh what was measured (``log_likelihood``).
 
 Scale silent or absent (degraded, vision-only): a sure per-unit item is confirmed without grams;
 a per-kg item needs the weight to be priced, so it is ``unresolved``.
@@ -88,8 +91,9 @@ class NamedEvent:
 
 
 Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
-# Names what may have caused a weight change no event claimed: (action, t_s) -> the votes of
-# the items vision saw that the basket does not yet account for, one tuple per item.
+# Names what may have caused a weight change no event claimed: (action, since_s) -> the votes
+# of the items vision saw from about ``since_s`` (when the load began to change) that the
+# basket does not yet account for, one tuple per item.
 UnexplainedNamer = Callable[[str, float], list[tuple[Candidate, ...]]]
 SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchdown included)
 PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
@@ -97,6 +101,10 @@ PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not
 # 0.07 vine tomato behind a 0.55 pepper) does not pass for the weight's explanation; a per-unit
 # one does: its nominal weight is evidence.
 RUNNER_UP_SHARE = 0.25
+# How far one item's weight strays from the catalog's nominal, in log units (the scale's own
+# error folded in): loose produce varies (a big and a small apple), packaged goods hardly.
+PRODUCE_SPREAD = 0.2
+PACKAGED_SPREAD = 0.05
 
 
 class Fuser:
@@ -106,7 +114,7 @@ class Fuser:
         t0_utc: datetime,
         min_confidence: float = 0.55,
         weight_tolerance: float = 0.35,
-        per_kg_range: tuple[float, float] = (0.2, 5.0),
+        per_kg_range: tuple[float, float] = (0.4, 5.0),
         min_change_g: float = 8.0,
         quiet_s: float = 2.5,
         add_before_s: float = 0.9,
@@ -201,6 +209,17 @@ class Fuser:
             if c.score >= floor and self.agrees(c.sku, grams):
                 out.append(c)
         return tuple(out)
+
+    def log_likelihood(self, candidate: Candidate, grams: float) -> float:
+        """Log of (the recognizer's score x how likely the product is to weigh ``grams``): a
+        log-normal around the catalog's nominal weight, ``PRODUCE_SPREAD`` wide for loose
+        produce, ``PACKAGED_SPREAD`` for packaged goods."""
+        product = self.catalog.get(candidate.sku)
+        if product is None or grams <= 0:
+            return -math.inf
+        spread = PACKAGED_SPREAD if product.department == "Packages" else PRODUCE_SPREAD
+        z = math.log(grams / product.unit_weight_g) / spread
+        return math.log(max(candidate.score, 1e-6)) - 0.5 * z * z
 
     def by_weight(self, grams: float, n: int = 3) -> tuple[Candidate, ...]:
         """Products whose nominal item weight agrees with ``grams``, closest first (per-kg ones
@@ -518,8 +537,11 @@ class Fuser:
         candidates = ev.candidates
         if grams is not None:
             # The candidates the scale agrees with first: the shopper's likely answer.
+            # The candidates the scale agrees with first, the likeliest first: the
+            # recognizer's score times how likely that product is to weigh this much.
             fit = set(self.fitting(candidates, grams))
-            candidates = tuple(sorted(candidates, key=lambda c: c not in fit))
+            candidates = tuple(sorted(candidates, key=lambda c: (
+                c not in fit, -self.log_likelihood(c, grams) if c in fit else 0.0)))  # fmt: skip
         if not candidates and grams is not None:
             candidates = self.by_weight(grams)  # no usable crop: offer what weighs that much
         if not candidates:
@@ -598,10 +620,13 @@ class Fuser:
             return []  # not yet held long enough, or the load is on the move again
         action: Literal["add", "remove"] = "add" if delta > 0 else "remove"
         grams = abs(delta)
+        # When the load left the explained level: the last settled level still at it.
+        start = max((t for t, g in self._levels if t < t_level and abs(g - explained) <
+                     self.unexplained_min_g), default=t_explained)  # fmt: skip
         if action == "remove":
             hints = [c for t, c in self._dropped_removes if t_explained - 1.0 <= t <= t_level]
         else:
-            hints = unexplained_namer(action, t_level) if unexplained_namer else []
+            hints = unexplained_namer(action, start) if unexplained_namer else []
         candidates = self._likeliest(hints, grams, action)
         if candidates and not self.agrees(candidates[0].sku, grams):
             # No item's favourite weighs that: ask with the runners-up that do, else by weight.
@@ -612,8 +637,6 @@ class Fuser:
             candidates = tuple(Candidate(sku, score) for sku, score in ranked)
         ev = NamedEvent(-1, action, t_level, candidates, certain=True, named_final=True)
         change = self.decide(ev, grams, scale_live=True)
-        start = max((t for t, g in self._levels if t < t_level and abs(g - explained) <
-                     self.unexplained_min_g), default=t_explained)  # fmt: skip
         self._claimed.append((start, t_level, action, True))
         self._accounted_level = (t_level, level)
         self._dropped_removes.clear()

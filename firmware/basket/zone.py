@@ -57,6 +57,7 @@ class _ItemState:
     anchor: tuple[float, float]
     anchor_t_s: float
     last_seen_t_s: float
+    born_t_s: float = 0.0  # when the track was first seen
     came_from_outside: bool = False
     in_basket: bool = False  # seen coming to rest inside (or lying there from the start)
     presumed: bool = False  # began inside, not yet seen at rest: maybe in the basket
@@ -105,6 +106,10 @@ class BasketZone:
     def tracked(self) -> set[int]:
         """Track ids the zone still remembers."""
         return set(self._items)
+
+    def born_since(self, t_s: float) -> set[int]:
+        """Track ids the zone remembers that were first seen at or after ``t_s``."""
+        return {tid for tid, s in self._items.items() if s.born_t_s >= t_s}
 
     def in_basket(self) -> set[int]:
         return {tid for tid, s in self._items.items() if s.in_basket}
@@ -176,7 +181,7 @@ class BasketZone:
         border = self._touches_border(tr.xyxy_px)
         st = self._items.get(tr.track_id)
         if st is None:
-            st = _ItemState(inside, (cx, cy), (cx, cy), t_s, t_s)
+            st = _ItemState(inside, (cx, cy), (cx, cy), t_s, t_s, born_t_s=t_s)
             st.came_from_outside = not inside or border
             st.presumed = not st.came_from_outside
             self._items[tr.track_id] = st

@@ -65,6 +65,28 @@ CASES = {
     ),
     "per kg takes the measured grams": (("add", BANANA, 412.0), ("add", "banana", (), 412)),
     "per kg implausible weight": (("add", BANANA, 12.0), ("unresolved", "add", ("banana",), 12)),
+    "per kg under 0.4 of its nominal weight: not that product": (
+        ("add", BANANA, 45.0),
+        ("unresolved", "add", ("banana",), 45),
+    ),
+    "per kg several items' worth (a bag): still that product": (
+        ("add", BANANA, 600.0),
+        ("add", "banana", (), 600),
+    ),
+    "unsure: the fitting candidates, likeliest by score and weight first": (
+        # 199 g: a yellow pepper (170 g a piece) scores a little higher, but a red apple (about
+        # 200 g) is far likelier to weigh that; the lemon (110 g) does not fit at all.
+        (
+            "add",
+            (
+                Candidate("lemon", 0.22),
+                Candidate("yellow-bell-pepper", 0.12),
+                Candidate("red-delicious", 0.10),
+            ),
+            199.0,
+        ),  # fmt: skip
+        ("unresolved", "add", ("red-delicious", "yellow-bell-pepper", "lemon"), 199),
+    ),
     "uncertain add backed by the scale": (
         ("add", LEMON, 109.0, True, False),
         ("add", "lemon", (), 109),
@@ -256,6 +278,21 @@ def test_an_add_vision_missed_is_named_by_the_items_vision_cannot_account_for() 
         31.5, scale_live=True, certain_may_come=False, unexplained_namer=lambda a, t: offered
     )
     assert (added.type, added.sku, added.grams, added.track_id) == ("add", "lemon", 111, None)
+
+
+def test_an_add_vision_missed_asks_for_the_items_seen_since_the_load_began_to_move() -> None:
+    fuser = basket_with_juice()
+    fuser.add_level(20.0, 1069.0)  # still the juice alone
+    fuser.add_level(22.0, 1069.0 + 111.0)
+    asked: list[tuple[str, float]] = []
+
+    def namer(action: str, since_s: float) -> list[tuple[Candidate, ...]]:
+        asked.append((action, since_s))
+        return [LEMON]
+
+    [added] = fuser.poll(23.5, scale_live=True, certain_may_come=False, unexplained_namer=namer)
+    assert asked == [("add", 20.0)]  # the pipeline offers only tracks that appeared since then
+    assert (added.type, added.sku) == ("add", "lemon")
 
 
 def test_a_hand_resting_on_the_basket_is_no_event() -> None:

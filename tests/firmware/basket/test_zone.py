@@ -147,6 +147,15 @@ def test_state_of_vanished_tracks_is_forgotten() -> None:
     assert set(zone._items) == {2}
 
 
+def test_tracks_born_since_a_time_are_the_items_that_came_into_view_since() -> None:
+    zone = BasketZone(POLYGON, (320, 240))
+    zone.update([obj(1, PRODUCT, *IN, 0.0)], 0.0)  # lying in the basket all along
+    zone.update([obj(1, PRODUCT, *IN, 5.0), obj(2, PRODUCT, *OUT, 5.0)], 5.0)  # carried in
+    zone.update([obj(1, PRODUCT, *IN, 6.0), obj(2, PRODUCT, *IN2, 6.0)], 6.0)
+    assert zone.born_since(4.0) == {2}
+    assert zone.born_since(0.0) == {1, 2}
+
+
 def test_hand_moving_off_a_still_item_has_let_go_while_it_still_touches_it() -> None:
     """The hand presses the item down, then rises off it: the add is decided when the hand
     leaves its grip, not only once it no longer touches the item's box (0.3-0.5 s later)."""
