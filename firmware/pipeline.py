@@ -133,6 +133,7 @@ class CartPipeline:
         ] = {}  # track id -> candidates, for its later remove
         self._accounted: set[int] = set()  # tracks whose add was emitted (and not removed)
         self._last_hand_s = -1e9  # last frame a hand was tracked
+        self._t_s = 0.0  # the current frame's time
 
     def scale_live(self, t_s: float) -> bool:
         return self.has_scale and not self._settle.silent(t_s)
@@ -141,7 +142,7 @@ class CartPipeline:
         self, frame: Frame, samples: Sequence[ScaleSample] = (), capture_ns: int = 0
     ) -> list[BasketChange]:
         """One frame (and the scale samples up to its time) -> the changes decided now."""
-        t_s = frame.t_s
+        t_s = self._t_s = frame.t_s
         self.times.frames += 1
         self.times.ns["capture"] += capture_ns
         start = time.perf_counter_ns()
@@ -165,6 +166,7 @@ class CartPipeline:
             self._zone.gesture_pending(t_s),
             self._name_unexplained,
             last_hand_s=self._last_hand_s,
+            remaining_namer=self._name_remaining,
         )
         self._note_basket(changes)
         self.times.add("basket", start)
@@ -259,6 +261,20 @@ class CartPipeline:
                 named.append(vote(self.recognizer.recognize(crops)))
             elif self._names.get(track_id):
                 named.append(self._names[track_id])  # named as it vanished (its crops went)
+        self.times.add("recognizer", start)
+        return named
+
+    def _name_remaining(self, removed_track: int) -> list[tuple[Candidate, ...]]:
+        """Votes for the items lying in the basket in view now, but for the removed track (run
+        only for a remove that items of several products in the basket could explain)."""
+        start = time.perf_counter_ns()
+        named = []
+        for track_id in sorted(self._zone.lying(self._t_s) - {removed_track}):
+            crops = self._bank.crops(track_id)
+            if crops:
+                named.append(vote(self.recognizer.recognize(crops)))
+            elif self._names.get(track_id):
+                named.append(self._names[track_id])
         self.times.add("recognizer", start)
         return named
 

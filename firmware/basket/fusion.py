@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -95,6 +95,9 @@ Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
 # of the items vision saw from about ``since_s`` (when the load began to change) that the
 # basket does not yet account for, one tuple per item.
 UnexplainedNamer = Callable[[str, float], list[tuple[Candidate, ...]]]
+# The items lying in the basket in view now, but for one track (the one being removed): their
+# votes, one tuple per item. What a remove took out is not among them.
+RemainingNamer = Callable[[int], list[tuple[Candidate, ...]]]
 SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchdown included)
 PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
 # A per-kg product "fits" almost any weight, so a per-kg runner-up far behind the favourite (a
@@ -342,6 +345,8 @@ class Fuser:
         if product is None or product.pricing is not Pricing.PER_UNIT:
             return False  # per kg: charged by the gram, so it waits for the settled level
         _, median, low, high = early
+        if ev.action == "remove" and len(self.ledger.fitting(median, self.agrees)) > 1:
+            return False  # items of several products weigh that: see what remains (``poll``)
         return (
             median >= self.min_change_g and self.agrees(top.sku, low) and self.agrees(top.sku, high)
         )
@@ -354,6 +359,7 @@ class Fuser:
         certain_may_come: bool = True,
         unexplained_namer: UnexplainedNamer | None = None,
         last_hand_s: float = float("-inf"),
+        remaining_namer: RemainingNamer | None = None,
     ) -> list[BasketChange]:
         """Decide every pending event whose weight settled or whose wait is over.
 
@@ -461,7 +467,24 @@ class Fuser:
                 # The tracker lost the item before it was lifted (a grasping hand hides it):
                 # it left when the load settled without it.
                 ev = replace(ev, t_s=after[0])
-            change = self.decide(ev, weighed, scale_live=scale_live)
+            still_there: Counter[str] | None = None
+            if (
+                ev.action == "remove"
+                and weighed is not None
+                and remaining_namer is not None
+                and len(self.ledger.fitting(weighed, self.agrees)) > 1
+            ):
+                # Items of different products in the basket weigh what left: the name the
+                # track carries may be its neighbour's (a track that slid from one carton to
+                # the next). What still lies there once the hand is gone did not leave.
+                if not hands_away and now_s - decided_at < self.hand_wait_s:
+                    still.append(ev)
+                    continue
+                still_there = Counter(
+                    v[0].sku for v in remaining_namer(ev.track_id)
+                    if v and v[0].score >= self.min_confidence
+                )  # fmt: skip
+            change = self.decide(ev, weighed, scale_live=scale_live, still_there=still_there)
             if change is not None:
                 out.append(self._emit(change))
                 if after is None and scale_live:
@@ -506,12 +529,27 @@ class Fuser:
         """End of input: decide everything still waiting."""
         return self.poll(now_s + self.wait_s + 1e6, scale_live, namer)
 
-    def decide(self, ev: NamedEvent, grams: float | None, scale_live: bool) -> BasketChange | None:
+    def decide(
+        self,
+        ev: NamedEvent,
+        grams: float | None,
+        scale_live: bool,
+        still_there: Counter[str] | None = None,
+    ) -> BasketChange | None:
         """The change for ``ev`` given its net weight (None: no change seen); None drops an
-        uncertain event that the scale does not back up."""
+        uncertain event that the scale does not back up. ``still_there``: of a remove, the
+        products seen lying in the basket afterwards (those of which the basket held no more
+        than are still seen did not leave)."""
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         if ev.action == "remove" and grams is not None:
             held = self.ledger.fitting(grams, self.agrees)
+            if still_there:
+                gone = tuple(s for s in held if self.ledger.count(s) > still_there[s])
+                if gone and len(gone) < len(held):
+                    held = gone
+                    kept = set(self.ledger.skus()) - set(gone)
+                    ev = replace(ev, candidates=tuple(c for c in ev.candidates
+                                                      if c.sku not in kept))  # fmt: skip
             top = ev.candidates[0] if ev.candidates else None
             sure_held = (
                 top is not None

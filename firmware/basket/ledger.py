@@ -39,6 +39,10 @@ class BasketLedger:
         """Every SKU the basket may hold (an unresolved add's candidates included)."""
         return {sku for item in self._items for sku in item.skus}
 
+    def count(self, sku: str) -> int:
+        """How many held items are ``sku`` (an unresolved add counts as its first candidate)."""
+        return sum(item.skus[0] == sku for item in self._items if item.skus)
+
     def record(self, change: BasketChange) -> None:
         action = change.action if change.type == "unresolved" else change.type
         if change.type == "unresolved":

@@ -107,6 +107,14 @@ class BasketZone:
         """Track ids the zone still remembers."""
         return set(self._items)
 
+    def lying(self, t_s: float) -> set[int]:
+        """Track ids of items in the basket (seen at rest there, or presumed) in view at
+        ``t_s``."""
+        return {
+            tid for tid, s in self._items.items()
+            if (s.in_basket or s.presumed) and s.inside and t_s - s.last_seen_t_s <= self.exit_s
+        }  # fmt: skip
+
     def born_since(self, t_s: float) -> set[int]:
         """Track ids the zone remembers that were first seen at or after ``t_s``."""
         return {tid for tid, s in self._items.items() if s.born_t_s >= t_s}

@@ -295,6 +295,61 @@ def test_an_add_vision_missed_asks_for_the_items_seen_since_the_load_began_to_mo
     assert (added.type, added.sku) == ("add", "lemon")
 
 
+MANDARIN = (Candidate("tropicana-mandarin-morning", 0.9),)
+SMOOTH = (Candidate("tropicana-juice-smooth", 0.9),)
+
+
+def two_cartons() -> Fuser:
+    """A basket holding two cartons of nearly the same weight: no weight tells them apart."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    fuser.add_event(NamedEvent(1, "add", 5.0, SMOOTH, True, 5.2, 4.8))
+    fuser.add_level(5.5, 1059.0)
+    fuser.add_event(NamedEvent(2, "add", 10.0, MANDARIN, True, 10.2, 9.8))
+    fuser.add_level(10.5, 1059.0 + 1067.0)
+    assert len(fuser.poll(11.5, scale_live=True, certain_may_come=False)) == 2
+    return fuser
+
+
+REMAINING = {
+    "the named carton still lies there: the other one left": ([MANDARIN], "tropicana-juice-smooth"),
+    "the other carton lies there: the named one left": ([SMOOTH], "tropicana-mandarin-morning"),
+    "nothing recognised with confidence: vision's name": (
+        [(Candidate("tropicana-juice-smooth", 0.3),)],
+        "tropicana-mandarin-morning",
+    ),
+}
+
+
+@pytest.mark.parametrize("remaining,removed_sku", REMAINING.values(), ids=REMAINING.keys())
+def test_a_remove_of_one_of_two_equal_weights_checks_what_remains(
+    remaining: list[tuple[Candidate, ...]], removed_sku: str
+) -> None:
+    fuser = two_cartons()
+    # Track 2 (the mandarin's) is lifted out: 1,062 g fits both cartons.
+    fuser.add_event(NamedEvent(2, "remove", 20.0, MANDARIN, True, 20.2, 19.5))
+    fuser.add_level(20.5, 1064.0)
+    asked: list[int] = []
+
+    def namer(track_id: int) -> list[tuple[Candidate, ...]]:
+        asked.append(track_id)
+        return remaining
+
+    poll = dict(scale_live=True, certain_may_come=False, remaining_namer=namer)
+    assert fuser.poll(20.8, last_hand_s=20.7, **poll) == []  # once the hand is gone
+    [removed] = fuser.poll(21.5, last_hand_s=20.7, **poll)
+    assert asked == [2]
+    assert (removed.type, removed.sku) == ("remove", removed_sku)
+
+
+def test_a_remove_of_one_of_two_equal_weights_is_not_confirmed_early() -> None:
+    fuser = two_cartons()
+    fuser.add_event(NamedEvent(2, "remove", 20.0, MANDARIN, True, 20.2, 19.5))
+    for t_s in (19.9, 20.0, 20.1, 20.2, 20.3):
+        fuser.add_sample(t_s, 1063.0)  # every sample agrees: early enough for one carton
+    assert fuser.poll(20.4, scale_live=True, certain_may_come=False) == []
+
+
 def test_a_hand_resting_on_the_basket_is_no_event() -> None:
     fuser = basket_with_juice()
     fuser.add_level(30.0, 1069.0 + 60.0)  # a hand leaning on the rim, then gone

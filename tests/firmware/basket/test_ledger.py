@@ -32,6 +32,15 @@ def test_adds_and_removes_keep_what_is_held() -> None:
     )
 
 
+def test_count_of_a_product_held() -> None:
+    ledger = BasketLedger()
+    ledger.record(change("add", "lemon", 112))
+    ledger.record(change("add", "lemon", 104))
+    ledger.record(change("add", "god-morgon-orange-juice", 1069))
+    assert (ledger.count("lemon"), ledger.count("god-morgon-orange-juice")) == (2, 1)
+    assert ledger.count("lime") == 0
+
+
 def test_a_remove_fits_by_the_items_own_measured_grams() -> None:
     ledger = BasketLedger()
     ledger.record(change("add", "god-morgon-orange-juice", 1069))

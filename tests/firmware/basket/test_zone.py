@@ -156,6 +156,15 @@ def test_tracks_born_since_a_time_are_the_items_that_came_into_view_since() -> N
     assert zone.born_since(0.0) == {1, 2}
 
 
+def test_items_lying_in_the_basket_in_view() -> None:
+    zone = BasketZone(POLYGON, (320, 240))
+    for k, t in enumerate((0.0, 0.5, 1.0)):
+        # 1 lies in the basket, 2 hovers outside it, 3 lay there but was last seen at 0 s
+        seen = [obj(1, PRODUCT, *IN, t), obj(2, PRODUCT, *OUT, t)]
+        zone.update(seen + ([obj(3, PRODUCT, *IN2, t)] if k == 0 else []), t)
+    assert zone.lying(1.0) == {1}
+
+
 def test_hand_moving_off_a_still_item_has_let_go_while_it_still_touches_it() -> None:
     """The hand presses the item down, then rises off it: the add is decided when the hand
     leaves its grip, not only once it no longer touches the item's box (0.3-0.5 s later)."""
