@@ -245,16 +245,17 @@ class CartPipeline:
                 self._accounted.discard(c.track_id)
 
     def _name_unexplained(self, action: str, since_s: float) -> list[tuple[Candidate, ...]]:
-        """Votes for the product tracks that no emitted add accounts for and that appeared
-        during the gesture that changed the load (``since_s``: when it began to change): what
-        may have gone in unseen by the zone (carried in under the hand, a track that jumped).
-        A track older than that gesture (an item hovered over the basket and taken away, an
-        item that has lain in the basket all along) cannot be the item it brought in."""
+        """Votes for the product tracks that no emitted add accounts for and that appeared, or
+        moved away from where they lay, during the gesture that changed the load (``since_s``:
+        when it began to change): what may have gone in unseen by the zone (carried in under
+        the hand, a track that jumped to it). A track gone or lying still since before that
+        gesture (an item hovered over the basket and taken away, an item that has lain in the
+        basket all along) cannot be the item it brought in."""
         if action != "add":
             return []
         start = time.perf_counter_ns()
         named = []
-        recent = self._zone.born_since(since_s - GESTURE_S)
+        recent = self._zone.arrived_since(since_s - GESTURE_S)
         for track_id in sorted(recent - self._accounted, reverse=True)[:3]:
             crops = self._bank.crops(track_id)
             if crops:

@@ -58,6 +58,8 @@ class _ItemState:
     anchor_t_s: float
     last_seen_t_s: float
     born_t_s: float = 0.0  # when the track was first seen
+    lay_xy: tuple[float, float] | None = None  # where it last lay still
+    moved_t_s: float = float("-inf")  # last seen moving, ``travel_px`` or more from ``lay_xy``
     came_from_outside: bool = False
     in_basket: bool = False  # seen coming to rest inside (or lying there from the start)
     presumed: bool = False  # began inside, not yet seen at rest: maybe in the basket
@@ -115,9 +117,13 @@ class BasketZone:
             if (s.in_basket or s.presumed) and s.inside and t_s - s.last_seen_t_s <= self.exit_s
         }  # fmt: skip
 
-    def born_since(self, t_s: float) -> set[int]:
-        """Track ids the zone remembers that were first seen at or after ``t_s``."""
-        return {tid for tid, s in self._items.items() if s.born_t_s >= t_s}
+    def arrived_since(self, t_s: float) -> set[int]:
+        """Track ids the zone remembers that were first seen, or seen moving away from where
+        they lay (``travel_px`` or more: carried, or a track that jumped to another item), at
+        or after ``t_s``; not those lying still since before it (a jittering box included)."""
+        return {
+            tid for tid, s in self._items.items() if max(s.born_t_s, s.moved_t_s) >= t_s
+        }  # fmt: skip
 
     def in_basket(self) -> set[int]:
         return {tid for tid, s in self._items.items() if s.in_basket}
@@ -200,8 +206,15 @@ class BasketZone:
         if abs(cx - st.anchor[0]) > self.rest_px or abs(cy - st.anchor[1]) > self.rest_px:
             if was_still_s >= self.rest_s:
                 st.left_rest_t_s = t_s  # it had been lying still: this is the lift
+                st.lay_xy = st.anchor
             st.anchor, st.anchor_t_s = (cx, cy), t_s
             st.grips.clear()  # it moved: with the hand, or the hand moved it
+        if (
+            st.lay_xy is not None
+            and t_s - st.anchor_t_s < self.rest_s
+            and abs(cx - st.lay_xy[0]) + abs(cy - st.lay_xy[1]) >= self.travel_px
+        ):
+            st.moved_t_s = t_s
         held = self._holding(st, tr.xyxy_px, hands)
         if held:
             st.held_t_s = t_s

@@ -147,13 +147,22 @@ def test_state_of_vanished_tracks_is_forgotten() -> None:
     assert set(zone._items) == {2}
 
 
-def test_tracks_born_since_a_time_are_the_items_that_came_into_view_since() -> None:
+def test_tracks_that_arrived_since_a_time_appeared_or_moved_away_from_where_they_lay() -> None:
     zone = BasketZone(POLYGON, (320, 240))
-    zone.update([obj(1, PRODUCT, *IN, 0.0)], 0.0)  # lying in the basket all along
-    zone.update([obj(1, PRODUCT, *IN, 5.0), obj(2, PRODUCT, *OUT, 5.0)], 5.0)  # carried in
-    zone.update([obj(1, PRODUCT, *IN, 6.0), obj(2, PRODUCT, *IN2, 6.0)], 6.0)
-    assert zone.born_since(4.0) == {2}
-    assert zone.born_since(0.0) == {1, 2}
+    frames = (
+        hold(8, (1, PRODUCT, IN), (2, PRODUCT, IN2), (3, PRODUCT, (240.0, 200.0)))  # lying there
+        + hold(1, (1, PRODUCT, (164.0, 182.0)), (2, PRODUCT, IN2), (3, PRODUCT, (240.0, 200.0)))
+        + hold(1, (1, PRODUCT, IN), (2, PRODUCT, IN2), (3, PRODUCT, (240.0, 200.0)))  # jitter
+        + hold(1, (1, PRODUCT, IN), (2, PRODUCT, (110.0, 200.0)), (3, PRODUCT, (240.0, 200.0)))
+        + hold(1, (1, PRODUCT, IN), (2, PRODUCT, (140.0, 200.0)), (3, PRODUCT, (240.0, 200.0)))
+        + hold(1, (1, PRODUCT, IN), (2, PRODUCT, (140.0, 200.0)), (4, PRODUCT, OUT))  # carried in
+    )
+    for i, f in enumerate(frames):
+        t = i / FPS
+        zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t)
+    # 2 slid (or its track jumped) 60 px; 1 only jittered; 3 lay still, then left view
+    assert zone.arrived_since(8 / FPS) == {2, 4}
+    assert zone.arrived_since(0.0) == {1, 2, 3, 4}
 
 
 def test_items_lying_in_the_basket_in_view() -> None:
