@@ -131,7 +131,8 @@ class CartPipeline:
         self._names: dict[
             int, tuple[Candidate, ...]
         ] = {}  # track id -> candidates, for its later remove
-        self._accounted: set[int] = set()  # tracks whose add was emitted (and not removed)
+        # Tracks whose add was emitted (and not removed) -> the SKU that add named.
+        self._accounted: dict[int, str] = {}
         self._last_hand_s = -1e9  # last frame a hand was tracked
         self._t_s = 0.0  # the current frame's time
 
@@ -225,6 +226,12 @@ class CartPipeline:
         start = time.perf_counter_ns()
         names = self._name(ev.track_id, ev.action)
         self.times.add("recognizer", start)
+        if ev.action == "add" and names and names[0].sku == self._accounted.get(ev.track_id):
+            # A second add from a track whose first still stands, and its crops still show what
+            # that first add named: the track was lost and found again on its old item (or its
+            # crops are the old item's). That is no name for a new item, nor are the runners-up
+            # of such a vote: the weight decides, and the scale's own event names what came in.
+            return ()
         return names
 
     def _name(self, track_id: int, action: str) -> tuple[Candidate, ...]:
@@ -240,9 +247,9 @@ class CartPipeline:
             if c.track_id is None:
                 continue
             if (c.action or c.type) == "add":
-                self._accounted.add(c.track_id)
+                self._accounted[c.track_id] = c.sku or c.candidates[0].sku
             elif (c.action or c.type) == "remove":
-                self._accounted.discard(c.track_id)
+                self._accounted.pop(c.track_id, None)
 
     def _name_unexplained(self, action: str, since_s: float) -> list[tuple[Candidate, ...]]:
         """Votes for the product tracks that no emitted add accounts for and that appeared, or
@@ -256,7 +263,7 @@ class CartPipeline:
         start = time.perf_counter_ns()
         named = []
         recent = self._zone.arrived_since(since_s - GESTURE_S)
-        for track_id in sorted(recent - self._accounted, reverse=True)[:3]:
+        for track_id in sorted(recent - self._accounted.keys(), reverse=True)[:3]:
             crops = self._bank.crops(track_id)
             if crops:
                 named.append(vote(self.recognizer.recognize(crops)))

@@ -1,0 +1,80 @@
+"""Naming an add in the pipeline: a track whose own add still stands names no second item as
+that same product (its crops show the old item)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from firmware.basket.changes import BasketChange, Candidate
+from firmware.basket.fusion import NamedEvent
+from firmware.pipeline import CartPipeline
+from smartcart.catalog import default_catalog
+
+T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+PEPPER = (("green-bell-pepper", 0.8), ("kaiser", 0.1))
+PEAR = (("kaiser", 0.7), ("green-bell-pepper", 0.2))
+
+
+@dataclass(frozen=True)
+class Rec:
+    top: tuple[tuple[str, float], ...]
+
+
+class Recognizer:
+    """Every crop of this test shows ``top``."""
+
+    def __init__(self, top: tuple[tuple[str, float], ...]) -> None:
+        self.top = top
+
+    def recognize(self, crops: list[np.ndarray]) -> list[Rec]:
+        return [Rec(self.top) for _ in crops]
+
+
+def name_second_add(vote: tuple[tuple[str, float], ...], first: list[BasketChange]) -> tuple:
+    """Track 11's add of a green pepper (the changes ``first``), then a second add of track 11
+    whose crops vote ``vote``: the names it is given."""
+    pipe = CartPipeline(
+        None,  # type: ignore[arg-type]  # no frames here: only naming
+        Recognizer(vote),
+        default_catalog(),
+        ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)),
+        (320, 240),
+        (640, 480),
+        T0,
+    )
+    pipe._note_basket(first)
+    pipe._bank.offer(11, 0.9, np.zeros((8, 8, 3), np.uint8))
+    names = pipe._name_event(NamedEvent(11, "add", 21.0, (), False, 21.4))
+    return tuple(c.sku for c in names)
+
+
+ADDED = BasketChange("add", T0, 16.7, sku="green-bell-pepper", grams=174, track_id=11)
+REMOVED = BasketChange("remove", T0, 19.0, sku="green-bell-pepper", grams=174, track_id=11)
+ASKED = BasketChange(
+    "unresolved", T0, 16.7, action="add", grams=174, track_id=11,
+    candidates=(Candidate("green-bell-pepper", 0.5), Candidate("red-bell-pepper", 0.3)),
+)  # fmt: skip
+CASES = {
+    "its add stands, crops still show that product: no name": (PEPPER, [ADDED], ()),
+    "... also when that add was a question": (PEPPER, [ASKED], ()),
+    "its crops show another product: named by them": (
+        PEAR,
+        [ADDED],
+        ("kaiser", "green-bell-pepper"),
+    ),
+    "its add was removed since: named as ever": (
+        PEPPER,
+        [ADDED, REMOVED],
+        ("green-bell-pepper", "kaiser"),
+    ),  # fmt: skip
+    "no add of its own: named as ever": (PEPPER, [], ("green-bell-pepper", "kaiser")),
+}
+
+
+@pytest.mark.parametrize("vote,first,expected", CASES.values(), ids=CASES.keys())
+def test_second_add_of_a_track(vote: tuple, first: list[BasketChange], expected: tuple) -> None:
+    assert name_second_add(vote, first) == expected
