@@ -2,8 +2,9 @@
 
 The frames come from ``smartcart sim trainset`` with a seed never used for training (1000 by
 default), rendered at the cart's lores size, and go through ``firmware.vision.detector.Detector``
-exactly as on the cart (letterbox, decode, NMS), at a low score threshold so AP sees the whole
-precision/recall curve.
+exactly as on the cart (letterbox, the flipped views, decode, NMS, fusion), at a low score
+threshold so AP sees the whole precision/recall curve. ``views=SINGLE_VIEW`` measures the model on
+the frame alone, as the cart ran it before test-time augmentation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from firmware.vision.detector import Detector
+from firmware.vision.detector import DEFAULT_VIEWS, SINGLE_VIEW, Detector, Flip
 from firmware.vision.types import DetectionClass
 from models import manifest
 from models.detection_metrics import average_precision
@@ -48,10 +49,15 @@ def render_eval_set(out_dir: Path, frames: int, seed: int = EVAL_SEED) -> Path:
     return out_dir
 
 
-def evaluate_on(folder: Path, variant: manifest.Variant) -> DetectorReport:
+def evaluate_on(
+    folder: Path, variant: manifest.Variant, views: tuple[Flip, ...] = DEFAULT_VIEWS
+) -> DetectorReport:
     entry = manifest.entry("detector")
     detector = Detector(
-        manifest.verify(entry, variant), threads=2, score_threshold=AP_SCORE_THRESHOLD
+        manifest.verify(entry, variant),
+        threads=2,
+        score_threshold=AP_SCORE_THRESHOLD,
+        views=views,
     )
     height, width = detector.input_hw_px
     # Frames are read at their own size: Detector letterboxes them like the cart does.
@@ -73,26 +79,36 @@ def evaluate_detector(
     frames: int = 200,
     folder: Path | None = None,
     variants: tuple[manifest.Variant, ...] = ("fp32", "int8"),
+    views: tuple[Flip, ...] = DEFAULT_VIEWS,
 ) -> dict[str, DetectorReport]:
     if folder is not None and folder.is_dir():
-        return {v: evaluate_on(folder, v) for v in variants}
+        return {v: evaluate_on(folder, v, views) for v in variants}
     with tempfile.TemporaryDirectory() as tmp:
         render_eval_set(Path(tmp), frames)
-        return {v: evaluate_on(Path(tmp), v) for v in variants}
+        return {v: evaluate_on(Path(tmp), v, views) for v in variants}
 
 
 CI_FRAMES = 40  # tests/models/test_accuracy.py renders this many (the same first frames)
 
 
 def evaluate_detector_cli(record: bool, frames: int = 200, folder: Path | None = None) -> dict:
-    reports = evaluate_detector(frames, folder)
+    """The cart's detector (all views) per variant, the same frames with the frame alone beside
+    it, and the CI subset; ``record`` writes them into the manifest's metrics."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if folder is None or not folder.is_dir():
+            folder = render_eval_set(Path(tmp), frames)
+        reports = evaluate_detector(frames, folder)
+        single = evaluate_detector(frames, folder, views=SINGLE_VIEW)
     for variant, rep in reports.items():
         print(f"{variant}: {json.dumps(rep.as_dict())}")
+        print(f"{variant} (frame alone, no flipped views): {json.dumps(single[variant].as_dict())}")
     ci = evaluate_detector(CI_FRAMES, variants=("int8",))["int8"]
     print(f"CI subset (first {CI_FRAMES} frames, int8): product AP50 {ci.product_ap50:.4f}")
     metrics = {
         "eval_seed": EVAL_SEED,
+        "views": [list(flip) for flip in DEFAULT_VIEWS],  # (horizontal, vertical) flips
         **{v: r.as_dict() for v, r in reports.items()},
+        "single_view": {v: r.as_dict() for v, r in single.items()},
         "ci_subset": {"frames": CI_FRAMES, "int8_product_ap50": round(ci.product_ap50, 4)},
     }
     if record:

@@ -5,21 +5,44 @@ it takes ``image`` float32 (1,3,H,W) RGB 0..255 (the frame letterboxed to the mo
 returns ``heatmap`` (1,K,h,w) sigmoid class scores and ``box`` (1,4,h,w) distances in input
 pixels from each cell centre to the box's left, top, right and bottom edges. Decoding and NMS
 live here in numpy and are shared with training-time evaluation.
+
+Test-time augmentation: by default the detector also looks at two mirrored copies of the frame,
+left-right and both ways (a half turn); the camera looks straight down, so every flip is a
+plausible view, and training used them. Each view is decoded on its own, its boxes mapped back
+into the frame, and the views' boxes are fused (weighted box fusion): boxes of one class that
+overlap by more than ``FUSION_IOU`` become one box, their score-weighted mean, scored by the sum
+of their scores over the number of views, so a box only one view finds keeps a third of its
+score. Each view costs one model run. Chosen on 400 frames of simulator seed 2000 (never trained
+on): product AP@0.5 0.854 for the frame alone, 0.882 with the half turn (2 views), 0.893 with
+these 3, 0.895 with all 4; the 3 views were taken because the cart's whole pipeline stays above
+45 fps on one core of the x86 dev box with them (an estimated ~51 fps), and with 4 it would not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from firmware.vision.preprocess import letterbox_chw
 from firmware.vision.session import ModelLoadError, open_session
-from firmware.vision.types import Detections
+from firmware.vision.types import Detections, ModelInputError
+
+Flip = tuple[bool, bool]  # (horizontal, vertical) mirror of the model input
+SINGLE_VIEW: tuple[Flip, ...] = ((False, False),)  # the frame alone (the cart before flip TTA)
+ALL_FLIPS: tuple[Flip, ...] = ((False, False), (True, False), (False, True), (True, True))
+DEFAULT_VIEWS: tuple[Flip, ...] = ((False, False), (True, False), (True, True))
 
 
 class Detector:
-    def __init__(self, model_path: Path, threads: int = 1, score_threshold: float = 0.3) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        threads: int = 1,
+        score_threshold: float = 0.3,
+        views: Sequence[Flip] = DEFAULT_VIEWS,
+    ) -> None:
         self._session = open_session(model_path, threads)
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
@@ -28,23 +51,66 @@ class Detector:
             raise ModelLoadError(f"{model_path}: input size must be fixed, got {inp.shape}")
         self.input_hw_px = (height, width)
         self.score_threshold = score_threshold
+        self.views = tuple((bool(h), bool(v)) for h, v in views)
+        if not self.views or len(set(self.views)) != len(self.views):
+            raise ValueError(f"views must be distinct (horizontal, vertical) flips, got {views}")
 
     def detect(self, frame_bgr: np.ndarray) -> Detections:
         height, width = self.input_hw_px
         chw, fit = letterbox_chw(frame_bgr, width, height)
-        heatmap, box = self._session.run(None, {self._input_name: chw[None]})
-        found = decode(heatmap[0], box[0], self.score_threshold, height // heatmap.shape[2])
-        if not len(found):
-            return found
-        xyxy = fit.to_frame(found.xyxy_px)
+        # A fused score is the views' summed score over their number: a peak under
+        # score_threshold / views adds less than that to any fused box, so no view goes lower.
+        view_threshold = self.score_threshold / len(self.views)
+        found = []
+        for horizontal, vertical in self.views:
+            heatmap, box = self._session.run(
+                None, {self._input_name: flip_chw(chw, horizontal, vertical)[None]}
+            )
+            stride = height // heatmap.shape[2]
+            cells_h, cells_w = heatmap.shape[2:]
+            if (horizontal or vertical) and (cells_h * stride, cells_w * stride) != (height, width):
+                raise ModelLoadError(f"flipped views need whole {stride} px cells: {heatmap.shape}")
+            heatmap, box = unflip_outputs(heatmap[0], box[0], horizontal, vertical)
+            found.append(decode(heatmap, box, view_threshold, stride))
+        fused = found[0] if len(found) == 1 else fuse(found, self.score_threshold)
+        if not len(fused):
+            return fused
+        xyxy = fit.to_frame(fused.xyxy_px)
         h, w = frame_bgr.shape[:2]
         xyxy[:, [0, 2]] = xyxy[:, [0, 2]].clip(0, w)
         xyxy[:, [1, 3]] = xyxy[:, [1, 3]].clip(0, h)
-        return Detections(xyxy, found.scores, found.class_ids)
+        return Detections(xyxy, fused.scores, fused.class_ids)
 
 
 MAX_DETECTIONS = 100
 NMS_IOU = 0.5
+FUSION_IOU = 0.6  # chosen on 400 frames of simulator seed 2000 (0.55-0.7 within 0.004 AP)
+
+
+def flip_chw(chw: np.ndarray, horizontal: bool, vertical: bool) -> np.ndarray:
+    """A (C,H,W) image mirrored left-right and/or top-bottom (a contiguous copy when flipped)."""
+    if horizontal:
+        chw = chw[:, :, ::-1]
+    if vertical:
+        chw = chw[:, ::-1, :]
+    return np.ascontiguousarray(chw)
+
+
+def unflip_outputs(
+    heatmap: np.ndarray, box: np.ndarray, horizontal: bool, vertical: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Head outputs of a mirrored input -> outputs in the unmirrored input's cells.
+
+    The cells mirror onto cells exactly when the input is a whole number of cells (320x240 at
+    stride 8); a mirrored box's left distance is the true box's right distance, and so on.
+    """
+    if heatmap.shape[1:] != box.shape[1:]:
+        raise ModelInputError(f"box {box.shape} and heatmap {heatmap.shape} cells differ")
+    if horizontal:
+        heatmap, box = heatmap[:, :, ::-1], box[[2, 1, 0, 3], :, ::-1]
+    if vertical:
+        heatmap, box = heatmap[:, ::-1, :], box[[0, 3, 2, 1], ::-1, :]
+    return heatmap, box
 
 
 def peaks(heatmap: np.ndarray) -> np.ndarray:
@@ -105,3 +171,58 @@ def decode(
     keep = np.concatenate(keep_all)
     keep = keep[np.argsort(-scores[keep], kind="stable")][:MAX_DETECTIONS]
     return Detections(xyxy[keep], scores[keep], cls[keep].astype(np.int64))
+
+
+def fuse(
+    views: Sequence[Detections], score_threshold: float, iou: float = FUSION_IOU
+) -> Detections:
+    """Weighted box fusion of several views' detections (in the same coordinates).
+
+    Per class, best score first, each box joins the fused box it overlaps most if that IoU
+    exceeds ``iou``, else starts a new one. A fused box is the score-weighted mean of its
+    members, scored by their summed score over the number of views (over the number of members
+    when more than that), so agreement raises a score and a box seen in one view is discounted.
+    Fused boxes under ``score_threshold`` are dropped.
+    """
+    n_views = len(views)
+    xyxy = np.concatenate([v.xyxy_px for v in views]).astype(np.float64)
+    scores = np.concatenate([v.scores for v in views]).astype(np.float64)
+    cls = np.concatenate([v.class_ids for v in views])
+    out_xyxy: list[np.ndarray] = []
+    out_scores: list[float] = []
+    out_cls: list[int] = []
+    for c in np.unique(cls):
+        idx = np.nonzero(cls == c)[0]
+        idx = idx[np.argsort(-scores[idx], kind="stable")]
+        fused = np.zeros((len(idx), 4))  # fused boxes so far: rows [0, n)
+        weighted = np.zeros((len(idx), 4))  # sum of score * box per fused box
+        total = np.zeros(len(idx))  # sum of scores per fused box
+        members = np.zeros(len(idx), np.int64)
+        n = 0
+        for i in idx:
+            best = -1
+            if n:
+                overlap = iou_one_to_many(xyxy[i], fused[:n])
+                best = int(np.argmax(overlap))
+                if overlap[best] <= iou:
+                    best = -1
+            if best < 0:
+                best, n = n, n + 1
+            weighted[best] += scores[i] * xyxy[i]
+            total[best] += scores[i]
+            members[best] += 1
+            fused[best] = weighted[best] / total[best]
+        score = total[:n] / np.maximum(members[:n], n_views)
+        out_xyxy += list(fused[:n])
+        out_scores += list(score)
+        out_cls += [int(c)] * n
+    if not out_scores:
+        return Detections.empty()
+    s = np.array(out_scores, np.float32)
+    keep = np.nonzero(s >= score_threshold)[0]
+    keep = keep[np.argsort(-s[keep], kind="stable")][:MAX_DETECTIONS]
+    return Detections(
+        np.array(out_xyxy, np.float32).reshape(-1, 4)[keep],
+        s[keep],
+        np.array(out_cls, np.int64)[keep],
+    )
