@@ -88,6 +88,7 @@ def replay(
         cfg.models.threads,
         detector_variant=cfg.models.detector_variant,
         recognizer_variant=cfg.models.recognizer_variant,
+        detector_views=cfg.models.detector_views,
     )
     one_file = len(feeds) == 1 and events_out.suffix == ".jsonl"
     total = sum(FeedSource(f).frame_count for f in feeds) or None
@@ -127,13 +128,16 @@ def bench(
     detector: Detector = None,
     recognizer: Recognizer = None,
     frames: Annotated[int, typer.Option(help="Frames to time (the feed is looped)")] = 600,
+    views: Annotated[
+        int, typer.Option(min=1, max=4, help="Detector views fused per frame (cart.toml's)")
+    ] = 1,
 ) -> None:
     """Frames per second of the full pipeline on one core, per-stage ms, idle-cart CPU."""
     from firmware.bench import run_bench
     from firmware.models import open_models
     from smartcart.catalog import default_catalog
 
-    det, rec = open_models(default_catalog(), detector, recognizer, threads=1)
+    det, rec = open_models(default_catalog(), detector, recognizer, threads=1, detector_views=views)
     run_bench(feed, det, rec, frames)
 
 

@@ -117,6 +117,13 @@ class ModelsConfig(_Section):
     recognizer_variant: Literal["int8", "fp32"] = Field(
         default="fp32", description="Manifest variant of the recognizer (int8 is slow without VNNI)"
     )
+    detector_views: int = Field(
+        default=1,
+        ge=1,
+        le=4,
+        description="Views the detector fuses per frame: 1 the frame alone, 2 + its half turn, "
+        "3 + its left-right mirror, 4 + top-bottom (each costs one model run; models/README.md)",
+    )
 
 
 class BasketConfig(_Section):

@@ -125,6 +125,7 @@ def run_live(
         cfg.models.threads,
         detector_variant=cfg.models.detector_variant,
         recognizer_variant=cfg.models.recognizer_variant,
+        detector_views=cfg.models.detector_views,
     )
     scale = open_scale(cfg.scale)
     t0_utc = datetime.now(UTC) - timedelta(seconds=time.monotonic())

@@ -42,16 +42,17 @@ def open_models(
     score_threshold: float = 0.3,
     detector_variant: Variant = "fp32",
     recognizer_variant: Variant = "fp32",
+    detector_views: int = 1,
 ) -> tuple[Detector, Recognizer]:
     """Variants: measured with `smartcart models bench` on an x86 CPU without VNNI (Nov 2026),
     the int8 models (U8U8, see models/README.md) run 18-20x slower than fp32 (detector 169 vs
     8.7 ms a frame, recognizer 133 vs 7.4 ms a crop), so both default to fp32. On the Pi,
-    measure with ``smartcart cart bench``."""
-    from firmware.vision.detector import Detector
+    measure with ``smartcart cart bench``. ``detector_views``: see ``first_views``."""
+    from firmware.vision.detector import Detector, first_views
     from firmware.vision.recognizer import Recognizer
 
     det_path = detector_path or _manifest_path("detector", detector_variant)
-    det = Detector(det_path, threads, score_threshold)
+    det = Detector(det_path, threads, score_threshold, first_views(detector_views))
     labels = [p.sku for p in catalog.by_class_id()]
     rec_path = recognizer_path or _manifest_path("recognizer", recognizer_variant)
     rec = Recognizer(rec_path, labels, threads)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware.vision.detector import ALL_FLIPS, DEFAULT_VIEWS, SINGLE_VIEW, Detector, Flip
+from firmware.vision.detector import ALL_FLIPS, SINGLE_VIEW, TTA_VIEWS, Detector, Flip
 from firmware.vision.session import open_session
 from models import manifest
 
@@ -48,7 +48,7 @@ def bench(name: str, variant: manifest.Variant, threads: int = 1, runs: int = 50
 
 def bench_detector_frame(
     variant: manifest.Variant,
-    views: tuple[Flip, ...] = DEFAULT_VIEWS,
+    views: tuple[Flip, ...] = SINGLE_VIEW,
     threads: int = 1,
     runs: int = 30,
 ) -> Latency:
@@ -82,7 +82,7 @@ def bench_detector_frame(
 
 if __name__ == "__main__":  # python -m models.bench: the detector per frame, 1 / 3 / 4 views
     for variant in ("fp32", "int8"):
-        for views in (SINGLE_VIEW, DEFAULT_VIEWS, ALL_FLIPS):
+        for views in (SINGLE_VIEW, TTA_VIEWS, ALL_FLIPS):
             lat = bench_detector_frame(variant, views, runs=30 if variant == "fp32" else 10)
             print(
                 f"{lat.model:<20} {variant:<4} threads=1: {lat.median_ms:6.2f} ms/frame median, "

@@ -6,12 +6,14 @@ import numpy as np
 import pytest
 
 import firmware.vision.detector as detector_module
+from firmware.config import CartConfig
 from firmware.vision.detector import (
     ALL_FLIPS,
-    DEFAULT_VIEWS,
     SINGLE_VIEW,
+    TTA_VIEWS,
     Detector,
     decode,
+    first_views,
     flip_chw,
     fuse,
     unflip_outputs,
@@ -138,7 +140,7 @@ def detector_on(model: RectangleModel, monkeypatch, **kw) -> Detector:
     return Detector(model_path=None, **kw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("views", [DEFAULT_VIEWS, ALL_FLIPS])
+@pytest.mark.parametrize("views", [TTA_VIEWS, ALL_FLIPS])
 def test_flipped_views_give_the_unflipped_boxes(monkeypatch, views):
     model = RectangleModel()
     det = detector_on(model, monkeypatch, views=views)
@@ -154,9 +156,18 @@ def test_flipped_views_give_the_unflipped_boxes(monkeypatch, views):
     assert found.scores == pytest.approx(1.0)  # every view agrees
 
 
-def test_the_cart_looks_at_the_frame_and_two_mirror_images(monkeypatch):
-    det = detector_on(RectangleModel(), monkeypatch)
-    assert det.views == DEFAULT_VIEWS == ((False, False), (True, False), (True, True))
+def test_the_cart_looks_at_the_frame_alone_unless_configured(monkeypatch):
+    assert detector_on(RectangleModel(), monkeypatch).views == ((False, False),)
+    assert CartConfig.model_validate({"cart_id": "cart-0001"}).models.detector_views == 1
+    assert set(TTA_VIEWS) == {(False, False), (True, False), (True, True)}
+
+
+def test_first_views_adds_the_half_turn_then_the_mirrors_and_refuses_other_counts():
+    assert first_views(2) == ((False, False), (True, True))
+    assert set(first_views(4)) == set(ALL_FLIPS) and len(ALL_FLIPS) == 4
+    for n in (0, 5):
+        with pytest.raises(ValueError, match="1..4"):
+            first_views(n)
 
 
 def test_a_left_right_mirror_cancels_a_model_that_leans_to_one_side(monkeypatch):
