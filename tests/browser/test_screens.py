@@ -212,6 +212,37 @@ def test_a_refund_on_the_dashboard_updates_receipt_and_balance(store, cart, page
     artefacts(page, "dashboard")
 
 
+def test_an_open_refund_form_stays_open_when_the_view_is_rendered_again(
+    store, cart, page, artefacts
+):
+    start(store, cart, "Gunnar", 20_000)
+    cart.link.submit(change("add", sku="banana", grams=412))
+    cart.link.submit(change("add", sku="oatly-oat-milk"))
+    answer = cart.link.checkout(WAIT_S)
+    assert answer.type == "receipt"
+
+    page.context.add_cookies(
+        [{"name": "smartcart_staff", "value": STAFF_TOKEN, "url": store.http_url}]
+    )
+    page.goto(f"{store.http_url}/dashboard?session={answer.session_id}")
+    wait_until(lambda: page.inner_text("#live") == "live", what="the live view connected")
+    milk = page.locator("#receipt tr[data-line='2'] details")
+    milk.locator("summary").click()
+    assert milk.get_attribute("open") is not None
+
+    # Another member of staff refunds the banana: the stream renders the view again.
+    banana_refund = page.locator("#receipt tr[data-line='1'] form[action$='/refund']")
+    resp = httpx.post(
+        store.http_url + banana_refund.get_attribute("action"),
+        data={"session": answer.session_id, "amount": "1,00", "reason": "bruised"},
+        headers={**STAFF, "Accept": "application/json"},
+    )
+    assert resp.is_success, resp.text
+    wait_until(lambda: "refund: bruised" in page.inner_text("#receipt"), what="the re-render")
+    assert milk.get_attribute("open") is not None
+    milk.locator("input[name=amount]").fill("12,50")  # visible: the form is still open
+
+
 def test_cut_network_shows_offline_and_catches_up(store, cart, page, artefacts):
     customer_id = start(store, cart, "Erik")
     page.goto(cart.url)

@@ -12,11 +12,21 @@
     flash.hidden = !text;
   }
 
+  // A re-render must not close a line's refund form that staff just opened (the first view
+  // arrives when the stream connects, which can be after the click on a busy machine).
+  function render(html) {
+    const open = new Set([...main.querySelectorAll("details[open]")].map((d) => d.dataset.key));
+    main.innerHTML = html;
+    for (const d of main.querySelectorAll("details[data-key]")) {
+      if (open.has(d.dataset.key)) d.open = true;
+    }
+  }
+
   const es = new EventSource("/dashboard/events" + (session ? "?session=" + session : ""));
   es.addEventListener("view", (e) => {
     // Keep an open refund form (and what staff typed) while nothing else is being edited.
     if (main.contains(document.activeElement) && document.activeElement.tagName === "INPUT") return;
-    main.innerHTML = JSON.parse(e.data).html;
+    render(JSON.parse(e.data).html);
     live.classList.remove("down");
     live.textContent = "live";
   });
@@ -35,7 +45,7 @@
       say("");
       document.activeElement.blur();
       const fresh = await fetch("/dashboard/fragment" + (session ? "?session=" + session : ""));
-      main.innerHTML = await fresh.text();
+      main.innerHTML = await fresh.text();  // done: the form closes
       return;
     }
     button.disabled = false;
