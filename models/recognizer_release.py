@@ -25,7 +25,13 @@ import torch.nn.functional as F
 from firmware.vision.preprocess import crop_to_chw
 from models import grocery, manifest
 from models.ensemble import merge
-from models.export import ExportError, check_against_torch, export_fp32, quantize_int8
+from models.export import (
+    RECOGNIZER_INT8,
+    ExportError,
+    check_against_torch,
+    export_fp32,
+    quantize_int8,
+)
 from models.recognizer_net import RecognizerNet
 from models.train_recognizer import predict, top1
 from smartcart.catalog import default_catalog
@@ -154,7 +160,7 @@ def release_ensemble(choice: EnsembleChoice, out_dir: Path = manifest.MODELS_DIR
     size = choice.size_px
     fp32 = merge(choice.members, out_dir / "recognizer-fp32.onnx", size)
     batches = calibration_batches(size)
-    int8 = quantize_int8(fp32, out_dir / "recognizer-int8.onnx", iter(batches))
+    int8 = quantize_int8(fp32, out_dir / "recognizer-int8.onnx", iter(batches), **RECOGNIZER_INT8)
     # The merged graph must compute exactly the members' mean (ORT against ORT).
     with tempfile.TemporaryDirectory() as tmp:
         alone = [
