@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
 import onnxruntime as ort
-import torch
 from onnx import TensorProto, helper, numpy_helper
 from onnxruntime.quantization import (
     CalibrationDataReader,
@@ -24,6 +24,9 @@ from onnxruntime.quantization import (
     quantize_static,
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
+
+if TYPE_CHECKING:  # torch is the train extra: only export and GPTQ rounding import it, at call time
+    import torch
 
 OPSET = 17
 # Output channels whose BN-folded weights all lie below this are numerically dead (ImageNet
@@ -51,6 +54,8 @@ def export_fp32(
     output_names: Sequence[str],
     dynamic_batch: bool = True,
 ) -> Path:
+    import torch
+
     model.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
     axes = {n: {0: "batch"} for n in ("image", *output_names)} if dynamic_batch else None
@@ -219,6 +224,8 @@ def _conv_geometry(node: onnx.NodeProto, weight_shape: tuple[int, ...]) -> dict 
 
 def _patches(x: torch.Tensor, geometry: dict) -> torch.Tensor:
     """A Conv's input (N,C,H,W) -> its patches: (C*kk, N*P), or (C, kk, N*P) for depthwise."""
+    import torch
+
     top, left, bottom, right = geometry["pads"]
     x = torch.nn.functional.pad(x, (left, right, top, bottom))
     u = torch.nn.functional.unfold(
@@ -237,6 +244,8 @@ def _gptq_rows(
     """GPTQ (Frantar et al. 2022) on one layer: w (R, D) -> dequantised grid values minimising
     sum over the calibration patches x of |(w - q) x|^2; ``hessian`` is sum x x^T, (D, D), or
     (R, D, D) with one per row (depthwise)."""
+    import torch
+
     w = w.clone()
     scale = torch.from_numpy(grid.scale.astype(np.float64))
     rows, cols = w.shape
@@ -279,6 +288,8 @@ def gptq_round(
     """Replace, in place, each Conv weight named in ``grids`` by GPTQ's choice of values on that
     grid, from the Conv's fp32 inputs on ``batches``; returns how many Convs were rounded so.
     ORT then quantises these values exactly (same grid, passed as overrides)."""
+    import torch
+
     model = onnx.load(str(model_path))
     initializers = {t.name: t for t in model.graph.initializer}
     convs = []
@@ -343,6 +354,8 @@ def check_against_torch(
     model: torch.nn.Module, onnx_path: Path, batch: np.ndarray, atol: float
 ) -> float:
     """Largest absolute difference over all outputs; raises if above ``atol``."""
+    import torch
+
     model.eval()
     with torch.no_grad():
         ref = model(torch.from_numpy(batch))
