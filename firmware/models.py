@@ -44,10 +44,9 @@ def open_models(
     recognizer_variant: Variant = "fp32",
     detector_views: int = 1,
 ) -> tuple[Detector, Recognizer]:
-    """Variants: measured with `smartcart models bench` on an x86 CPU without VNNI (Nov 2026),
-    the int8 models (U8U8, see models/README.md) run 18-20x slower than fp32 (detector 169 vs
-    8.7 ms a frame, recognizer 133 vs 7.4 ms a crop), so both default to fp32. On the Pi,
-    measure with ``smartcart cart bench``. ``detector_views``: see ``first_views``."""
+    """Variants: on this x86 dev CPU (`smartcart models bench`, 4 Dec 2026) int8 runs at fp32's
+    speed (detector 10.6 vs 9.6 ms a frame, recognizer 22 vs 24 ms a crop) and fp32 is the more
+    accurate, so both default to fp32. On the Pi, measure with ``smartcart cart bench``. ``detector_views``: see ``first_views``."""
     from firmware.vision.detector import Detector, first_views
     from firmware.vision.recognizer import Recognizer
 

@@ -68,11 +68,17 @@ def train_detector(
     epochs: Annotated[int, typer.Option(min=1)] = 8,
     seed: int = 0,
     threads: Annotated[int, typer.Option(min=1)] = 2,
+    frozen_blocks: Annotated[int, typer.Option(help="Stem + this many blocks stay ImageNet's")] = 5,
+    neck_ch: Annotated[int, typer.Option(help="Channels of the neck and heads")] = 64,
+    head_units: Annotated[int, typer.Option(help="Depthwise + pointwise pairs per head")] = 1,
+    context_blocks: Annotated[int, typer.Option(help="Stride-32 blocks added top-down")] = 0,
 ) -> None:
     """Train the product/hand detector on rendered frames (EMA weights per epoch)."""
+    from models.detector_net import DetectorArch
     from models.train_detector import DetectorTrainConfig, train
 
-    cfg = DetectorTrainConfig(data, out, epochs=epochs, seed=seed, threads=threads)
+    arch = DetectorArch(frozen_blocks, neck_ch, head_units, context_blocks)
+    cfg = DetectorTrainConfig(data, out, epochs=epochs, seed=seed, threads=threads, arch=arch)
     typer.echo(f"run folder {train(cfg)}")
 
 
@@ -85,6 +91,10 @@ def export(
     member: Annotated[
         list[Path] | None, typer.Option(help="Recognizer: an already exported member ONNX")
     ] = None,
+    int8_only: Annotated[
+        bool,
+        typer.Option(help="Detector: re-make int8 from the committed fp32 (--run: training data)"),
+    ] = False,
 ) -> None:
     """Choose on val, export fp32 + int8 ONNX into models/ and update the manifest.
 
@@ -100,6 +110,10 @@ def export(
             typer.echo(json.dumps(row))
         typer.echo(f"chosen: {choice}")
         release_ensemble(choice)
+    elif model == "detector" and int8_only:
+        from models.detector_release import requantize_detector
+
+        requantize_detector(run[0] if run else RUNS_DIR / "detector" / "train_s1")
     elif model == "detector":
         from models.detector_release import release_detector
 

@@ -11,6 +11,7 @@ the box's left, top, right, bottom edges). Decoding and NMS are numpy, in
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -22,10 +23,33 @@ STRIDE = 8
 NUM_CLASSES = 2  # product, hand
 STRIDE8_BLOCK = 5  # output of _blocks[4] is the last stride-8 (40-channel) map
 LAST_BLOCK = 11  # _blocks[0:11] end at the 112-channel, stride-16 stage
-FROZEN_BLOCKS = 5  # stem + _blocks[0:5] (stride <= 8) keep their ImageNet weights: CPU budget
-NECK_CH = 64
+STRIDE32_BLOCKS = 4  # _blocks[11:15]: the 192-channel, stride-32 stage
 BOX_SCALE_PX = 16.0  # box head output unit: keeps raw values near 1 for typical objects
 PRIOR = 0.01  # initial heatmap probability (focal-loss practice: avoids a flood of false peaks)
+
+
+@dataclass(frozen=True)
+class DetectorArch:
+    """The knobs of the network's size; a run's ``config.json`` records them for its export."""
+
+    frozen_blocks: int = 5  # stem + _blocks[:n] keep their ImageNet weights (5: all of stride <= 8)
+    neck_ch: int = 64
+    head_units: int = 1  # depthwise 3x3 + pointwise pairs in each head before its output conv
+    context_blocks: int = 0  # blocks of the stride-32 stage added top-down (0: none)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.frozen_blocks <= LAST_BLOCK:
+            raise ValueError(f"frozen_blocks: 0..{LAST_BLOCK}, not {self.frozen_blocks}")
+        if not 0 <= self.context_blocks <= STRIDE32_BLOCKS:
+            raise ValueError(f"context_blocks: 0..{STRIDE32_BLOCKS}, not {self.context_blocks}")
+        if self.neck_ch < 8 or self.head_units < 1:
+            raise ValueError("neck_ch >= 8 and head_units >= 1")
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+V1_1 = DetectorArch()  # the committed detector v1.1.0
 
 
 def _conv_bn_act(in_ch: int, out_ch: int, kernel: int = 1, groups: int = 1) -> nn.Sequential:
@@ -36,36 +60,43 @@ def _conv_bn_act(in_ch: int, out_ch: int, kernel: int = 1, groups: int = 1) -> n
     )
 
 
-def _head(out_ch: int) -> nn.Sequential:
-    return nn.Sequential(
-        _conv_bn_act(NECK_CH, NECK_CH, 3, groups=NECK_CH),
-        _conv_bn_act(NECK_CH, NECK_CH, 1),
-        nn.Conv2d(NECK_CH, out_ch, 1),
-    )
+def _head(ch: int, units: int, out_ch: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(units):
+        layers += [_conv_bn_act(ch, ch, 3, groups=ch), _conv_bn_act(ch, ch, 1)]
+    return nn.Sequential(*layers, nn.Conv2d(ch, out_ch, 1))
 
 
 class DetectorNet(nn.Module):
-    def __init__(self, backbone: EfficientNetLite0 | None = None) -> None:
+    def __init__(
+        self, backbone: EfficientNetLite0 | None = None, arch: DetectorArch = V1_1
+    ) -> None:
         super().__init__()
+        self.arch = arch
         b = backbone if backbone is not None else EfficientNetLite0()
+        ch = arch.neck_ch
         self.stem_conv, self.stem_bn, self.act = b._conv_stem, b._bn0, b.act
         self.register_buffer("mean", b.mean.clone(), persistent=False)
         self.register_buffer("std", b.std.clone(), persistent=False)
         self.blocks = nn.ModuleList(b._blocks[:LAST_BLOCK])
-        self.lateral8 = _conv_bn_act(40, NECK_CH)
-        self.lateral16 = _conv_bn_act(112, NECK_CH)
-        self.smooth = _conv_bn_act(NECK_CH, NECK_CH, 3, groups=NECK_CH)
-        self.heatmap_head = _head(NUM_CLASSES)
-        self.box_head = _head(4)
+        # Stride-32 context (wider view of each object), only when asked for: keeps v1.1.0's keys.
+        if arch.context_blocks:
+            self.context = nn.ModuleList(b._blocks[LAST_BLOCK : LAST_BLOCK + arch.context_blocks])
+            self.lateral32 = _conv_bn_act(192, ch)
+        self.lateral8 = _conv_bn_act(40, ch)
+        self.lateral16 = _conv_bn_act(112, ch)
+        self.smooth = _conv_bn_act(ch, ch, 3, groups=ch)
+        self.heatmap_head = _head(ch, arch.head_units, NUM_CLASSES)
+        self.box_head = _head(ch, arch.head_units, 4)
         nn.init.constant_(self.heatmap_head[-1].bias, -math.log((1 - PRIOR) / PRIOR))
         nn.init.constant_(self.box_head[-1].bias, 1.0)
 
     @classmethod
-    def from_imagenet(cls) -> DetectorNet:
-        return cls(load_imagenet())
+    def from_imagenet(cls, arch: DetectorArch = V1_1) -> DetectorNet:
+        return cls(load_imagenet(), arch)
 
     def frozen_modules(self) -> list[nn.Module]:
-        return [self.stem_conv, self.stem_bn, *self.blocks[:FROZEN_BLOCKS]]
+        return [self.stem_conv, self.stem_bn, *self.blocks[: self.arch.frozen_blocks]]
 
     def freeze_prefix(self) -> None:
         for m in self.frozen_modules():
@@ -88,7 +119,13 @@ class DetectorNet(nn.Module):
             x = block(x)
             if i == STRIDE8_BLOCK - 1:
                 c8 = x
-        p = self.lateral8(c8) + F.interpolate(self.lateral16(x), scale_factor=2.0, mode="nearest")
+        p16 = self.lateral16(x)
+        if self.arch.context_blocks:
+            for block in self.context:
+                x = block(x)
+            # 240 / 16 = 15 rows -> 8 at stride 32: upsample to the stride-16 map's own size.
+            p16 = p16 + F.interpolate(self.lateral32(x), size=p16.shape[-2:], mode="nearest")
+        p = self.lateral8(c8) + F.interpolate(p16, scale_factor=2.0, mode="nearest")
         p = self.smooth(p)
         box = F.relu(self.box_head(p)) * BOX_SCALE_PX
         return self.heatmap_head(p), box

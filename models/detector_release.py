@@ -14,11 +14,11 @@ import torch
 
 from models import manifest
 from models.detector_data import read_yolo
-from models.detector_net import NUM_CLASSES, STRIDE, DetectorNet
+from models.detector_net import NUM_CLASSES, STRIDE, DetectorArch, DetectorNet
 from models.export import check_against_torch, export_fp32, quantize_int8
 from models.train_detector import INPUT_WH_PX
 
-VERSION = "1.1.0"
+VERSION = "1.1.1"  # 1.1.1: v1.1.0's fp32 graph, int8 re-made with one weight zero point per Conv
 CALIBRATION_FRAMES = 128
 
 
@@ -28,11 +28,35 @@ def best_checkpoint(run_dir: Path) -> tuple[Path, float]:
     return run_dir / f"ema_epoch{best['epoch']:02d}.pt", best["val_product_ap50_ema"]
 
 
+def calibration_batches(data_dir: Path) -> list[np.ndarray]:
+    """The int8 calibration frames: a fixed draw from the training split (never evaluation seeds)."""
+    frames = read_yolo(data_dir, ("train",), INPUT_WH_PX)
+    picked = np.random.default_rng(0).choice(len(frames), CALIBRATION_FRAMES, replace=False)
+    return [frames[i].chw[None] for i in picked]
+
+
+def requantize_detector(data_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict:
+    """Re-make the committed detector's int8 graph from its committed fp32 graph (no checkpoint
+    needed: quantisation reads only the ONNX file and the training frames in ``data_dir``, the
+    folder the manifest names) and record the new file in the manifest."""
+    record = manifest.raw_record("detector")
+    fp32 = out_dir / record["variants"]["fp32"]["file"]
+    if manifest.sha256_of(fp32) != record["variants"]["fp32"]["sha256"]:
+        raise manifest.ManifestError(f"{fp32} is not the fp32 graph the manifest names")
+    int8 = quantize_int8(fp32, out_dir / record["variants"]["int8"]["file"],
+                         iter(calibration_batches(data_dir)))  # fmt: skip
+    record["variants"]["int8"]["sha256"] = manifest.sha256_of(int8)
+    record["version"] = VERSION
+    manifest.write_model("detector", record)
+    return record
+
+
 def release_detector(run_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict:
     torch.set_num_threads(2)
     config = json.loads((run_dir / "config.json").read_text())
     checkpoint, val_ap = best_checkpoint(run_dir)
-    net = DetectorNet()
+    arch = DetectorArch(**config.get("arch", {}))  # runs before the knobs existed: v1.1.0's
+    net = DetectorNet(arch=arch)
     net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     net.eval()
     width, height = INPUT_WH_PX
@@ -43,9 +67,7 @@ def release_detector(run_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict
         ("heatmap", "box"),
         dynamic_batch=False,
     )
-    frames = read_yolo(Path(config["data_dir"]), ("train",), INPUT_WH_PX)
-    picked = np.random.default_rng(0).choice(len(frames), CALIBRATION_FRAMES, replace=False)
-    batches = [frames[i].chw[None] for i in picked]
+    batches = calibration_batches(Path(config["data_dir"]))
     int8 = quantize_int8(fp32, out_dir / "detector-int8.onnx", iter(batches))
     max_diff = check_against_torch(net, fp32, batches[0], atol=1e-2)
     record = {
@@ -72,6 +94,7 @@ def release_detector(run_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict
         "labels": ["product", "hand"],
         "training": {
             "checkpoint": checkpoint.name,
+            "arch": arch.as_dict(),
             "data": config["data_dir"],
             "val_product_ap50": val_ap,
             "ort_vs_torch_max_abs_diff": max_diff,

@@ -97,9 +97,8 @@ def verify(model: ModelEntry, variant: Variant) -> Path:
     return path
 
 
-# fp32 by default: the int8 exports use U8U8 weights (accurate on x86 AVX2) and ONNX Runtime runs
-# those ~15x slower than fp32 on this x86 CPU (models/README.md, latency); pick int8 explicitly
-# once it is measured faster on the target.
+# fp32 by default: on this x86 CPU int8 is no faster (models/README.md, latency) and fp32 is the
+# reference; pick int8 explicitly once it is measured faster on the target (a Pi's ARM cores).
 DEFAULT_VARIANT: Variant = "fp32"
 
 
@@ -108,6 +107,14 @@ def load(
 ) -> Path:
     """The verified path of model ``name``'s ``variant`` (raises before anything is loaded)."""
     return verify(entry(name, manifest_path), variant)
+
+
+def raw_record(name: str, path: Path = MANIFEST_PATH) -> dict[str, Any]:
+    """One model's record as written (training/export side, to amend and write back)."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if name not in raw.get("models", {}):
+        raise ManifestError(f"no model {name!r} in {path}")
+    return raw["models"][name]
 
 
 def write_model(name: str, record: dict[str, Any], path: Path = MANIFEST_PATH) -> None:

@@ -23,7 +23,7 @@ from firmware.vision.detector import decode
 from firmware.vision.types import DetectionClass, Detections
 from models.detection_metrics import average_precision
 from models.detector_data import FrameSample, flipped, read_yolo, targets
-from models.detector_net import NUM_CLASSES, STRIDE, DetectorNet
+from models.detector_net import NUM_CLASSES, STRIDE, V1_1, DetectorArch, DetectorNet
 from models.train_recognizer import Ema, lr_factor
 
 INPUT_WH_PX = (320, 240)
@@ -42,6 +42,7 @@ class DetectorTrainConfig:
     ema_decay: float = 0.998
     seed: int = 0
     threads: int = 2
+    arch: DetectorArch = V1_1
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -116,7 +117,7 @@ def train(cfg: DetectorTrainConfig) -> Path:
     train_set = read_yolo(cfg.data_dir, ("train",), INPUT_WH_PX)
     val_set = read_yolo(cfg.data_dir, ("val",), INPUT_WH_PX)
 
-    model = DetectorNet.from_imagenet()
+    model = DetectorNet.from_imagenet(cfg.arch)
     model.freeze_prefix()
     model = model.to(memory_format=torch.channels_last)
     model.train()
