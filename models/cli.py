@@ -92,9 +92,11 @@ def export(
         list[Path] | None, typer.Option(help="Recognizer: an already exported member ONNX")
     ] = None,
     int8_only: Annotated[
-        bool,
-        typer.Option(help="Detector: re-make int8 from the committed fp32 (--run: training data)"),
+        bool, typer.Option(help="Detector: re-make only int8, from the committed fp32")
     ] = False,
+    data: Annotated[
+        Path, typer.Option(help="Detector --int8-only: `sim trainset` folder to calibrate on")
+    ] = RUNS_DIR / "detector" / "train_s1",
 ) -> None:
     """Choose on val, export fp32 + int8 ONNX into models/ and update the manifest.
 
@@ -113,7 +115,7 @@ def export(
     elif model == "detector" and int8_only:
         from models.detector_release import requantize_detector
 
-        requantize_detector(run[0] if run else RUNS_DIR / "detector" / "train_s1")
+        requantize_detector(data)
     elif model == "detector":
         from models.detector_release import release_detector
 

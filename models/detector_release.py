@@ -29,22 +29,22 @@ def best_checkpoint(run_dir: Path) -> tuple[Path, float]:
 
 
 def calibration_batches(data_dir: Path) -> list[np.ndarray]:
-    """The int8 calibration frames: a fixed draw from the training split (never evaluation seeds)."""
+    """int8 calibration frames: a fixed draw from the training split (never evaluation seeds)."""
     frames = read_yolo(data_dir, ("train",), INPUT_WH_PX)
     picked = np.random.default_rng(0).choice(len(frames), CALIBRATION_FRAMES, replace=False)
     return [frames[i].chw[None] for i in picked]
 
 
-def requantize_detector(data_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict:
+def requantize_detector(data_dir: Path) -> dict:
     """Re-make the committed detector's int8 graph from its committed fp32 graph (no checkpoint
     needed: quantisation reads only the ONNX file and the training frames in ``data_dir``, the
     folder the manifest names) and record the new file in the manifest."""
     record = manifest.raw_record("detector")
-    fp32 = out_dir / record["variants"]["fp32"]["file"]
+    fp32 = manifest.MODELS_DIR / record["variants"]["fp32"]["file"]
     if manifest.sha256_of(fp32) != record["variants"]["fp32"]["sha256"]:
         raise manifest.ManifestError(f"{fp32} is not the fp32 graph the manifest names")
-    int8 = quantize_int8(fp32, out_dir / record["variants"]["int8"]["file"],
-                         iter(calibration_batches(data_dir)))  # fmt: skip
+    int8_path = manifest.MODELS_DIR / record["variants"]["int8"]["file"]
+    int8 = quantize_int8(fp32, int8_path, iter(calibration_batches(data_dir)))
     record["variants"]["int8"]["sha256"] = manifest.sha256_of(int8)
     record["version"] = VERSION
     manifest.write_model("detector", record)
