@@ -112,10 +112,12 @@ class ModelsConfig(_Section):
     )
     threads: int = Field(default=1, ge=1, le=8, description="onnxruntime intra-op threads")
     detector_variant: Literal["int8", "fp32"] = Field(
-        default="fp32", description="Manifest variant of the detector (measure both with `cart bench`)"
+        default="fp32",
+        description="Manifest variant of the detector (measure both with `cart bench`)",
     )
     recognizer_variant: Literal["int8", "fp32"] = Field(
-        default="fp32", description="Manifest variant of the recognizer (measure both with `cart bench`)"
+        default="fp32",
+        description="Manifest variant of the recognizer (measure both with `cart bench`)",
     )
     detector_views: int = Field(
         default=1,

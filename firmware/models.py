@@ -44,9 +44,10 @@ def open_models(
     recognizer_variant: Variant = "fp32",
     detector_views: int = 1,
 ) -> tuple[Detector, Recognizer]:
-    """Variants: on this x86 dev CPU (`smartcart models bench`, 4 Dec 2026) int8 runs at fp32's
-    speed (detector 10.6 vs 9.6 ms a frame, recognizer 22 vs 24 ms a crop) and fp32 is the more
-    accurate, so both default to fp32. On the Pi, measure with ``smartcart cart bench``. ``detector_views``: see ``first_views``."""
+    """Variants: on this x86 dev CPU (`smartcart models bench`, 4 Dec 2026) int8 runs at
+    fp32's speed (detector 10.6 vs 9.6 ms a frame, recognizer 22 vs 24 ms a crop) and fp32 is
+    the more accurate, so both default to fp32. On the Pi, measure with ``smartcart cart
+    bench``. ``detector_views``: see ``first_views``."""
     from firmware.vision.detector import Detector, first_views
     from firmware.vision.recognizer import Recognizer
 
