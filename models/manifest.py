@@ -127,8 +127,6 @@ def write_model(name: str, record: dict[str, Any], path: Path = MANIFEST_PATH) -
 
 
 def set_metrics(name: str, metrics: dict[str, Any], path: Path = MANIFEST_PATH) -> None:
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    if name not in raw.get("models", {}):
-        raise ManifestError(f"no model {name!r} in {path}")
-    raw["models"][name]["metrics"] = metrics
-    path.write_text(json.dumps(raw, indent=2) + "\n", encoding="utf-8")
+    record = raw_record(name, path)
+    record["metrics"] = metrics
+    write_model(name, record, path)
