@@ -52,8 +52,10 @@ def test_examples_are_valid_payloads(ref, payload):
     schema = json.loads((SCHEMA_DIR / Path(ref).name).read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator(schema).validate(payload)
     channel = {
-        "cart-event.json": Channel.EVENTS, "basket-snapshot.json": Channel.BASKET,
-        "cart-status.json": Channel.STATUS, "checkout-request.json": Channel.CHECKOUT,
+        "cart-event.json": Channel.EVENTS,
+        "basket-snapshot.json": Channel.BASKET,
+        "cart-status.json": Channel.STATUS,
+        "checkout-request.json": Channel.CHECKOUT,
         "host-message.json": Channel.HOST,
     }[Path(ref).name]
     decode(channel, json.dumps(payload).encode(), cart_id="cart-0042")

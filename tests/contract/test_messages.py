@@ -20,8 +20,14 @@ NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 def event(**over) -> m.CartEvent:
     fields = dict(
-        event_id=str(uuid.uuid4()), cart_id="cart-0042", session_id=str(uuid.uuid4()), seq=1,
-        occurred_at=NOW, type="add", sku="banana", grams=131,
+        event_id=str(uuid.uuid4()),
+        cart_id="cart-0042",
+        session_id=str(uuid.uuid4()),
+        seq=1,
+        occurred_at=NOW,
+        type="add",
+        sku="banana",
+        grams=131,
     )
     fields.update(over)
     return m.CartEvent(**fields)
@@ -52,8 +58,14 @@ def test_malformed_payloads_are_refused_with_a_reason(payload, reason):
 
 def test_schema_violations_are_refused():
     raw = json.loads(encode(event()))
-    for bad in ({"seq": 0}, {"sku": "Not A Sku"}, {"grams": -1}, {"extra": 1}, {"cart_id": "X"},
-                {"occurred_at": "2026-11-25T09:00:00"}):  # naive time
+    for bad in (
+        {"seq": 0},
+        {"sku": "Not A Sku"},
+        {"grams": -1},
+        {"extra": 1},
+        {"cart_id": "X"},
+        {"occurred_at": "2026-11-25T09:00:00"},
+    ):  # naive time
         with pytest.raises(ContractError) as err:
             decode(Channel.EVENTS, json.dumps({**raw, **bad}).encode())
         assert err.value.reason == "invalid", bad
@@ -82,7 +94,9 @@ def test_host_messages_are_told_apart_by_type():
     ack = m.Ack(cart_id="cart-0042", acked_seq=7)
     assert decode(Channel.HOST, encode(ack)) == ack
     refused = m.CheckoutRefused(
-        cart_id="cart-0042", request_id=str(uuid.uuid4()), reason="insufficient_funds",
+        cart_id="cart-0042",
+        request_id=str(uuid.uuid4()),
+        reason="insufficient_funds",
         message="Top up your account.",
     )
     assert isinstance(decode(Channel.HOST, encode(refused)), m.CheckoutRefused)
@@ -99,13 +113,19 @@ def test_encoded_messages_validate_against_the_published_schemas():
     samples = {
         "cart-event": event(),
         "basket-snapshot": m.BasketSnapshot(
-            cart_id="cart-0042", session_id=str(uuid.uuid4()), seq=3, taken_at=NOW,
+            cart_id="cart-0042",
+            session_id=str(uuid.uuid4()),
+            seq=3,
+            taken_at=NOW,
             lines=(m.BasketLine(sku="banana", quantity=2, grams=260),),
         ),
         "cart-status": m.CartStatus(cart_id="cart-0042", state="offline"),
         "checkout-request": m.CheckoutRequest(
-            request_id=str(uuid.uuid4()), cart_id="cart-0042", session_id=str(uuid.uuid4()),
-            last_seq=3, requested_at=NOW,
+            request_id=str(uuid.uuid4()),
+            cart_id="cart-0042",
+            session_id=str(uuid.uuid4()),
+            last_seq=3,
+            requested_at=NOW,
         ),
         "host-message": m.Ack(cart_id="cart-0042", acked_seq=3),
     }
@@ -119,8 +139,12 @@ def test_topics_round_trip_and_reject_strangers():
     t = topics.topic("cart-0042", Channel.EVENTS)
     assert t == "smartcart/v1/carts/cart-0042/events"
     assert topics.parse(t) == topics.ParsedTopic("cart-0042", Channel.EVENTS)
-    for bad in ("smartcart/v2/carts/cart-0042/events", "smartcart/v1/carts/cart-0042/nope",
-                "smartcart/v1/carts/BAD/events", "smartcart/v1/carts/a/b/events"):
+    for bad in (
+        "smartcart/v2/carts/cart-0042/events",
+        "smartcart/v1/carts/cart-0042/nope",
+        "smartcart/v1/carts/BAD/events",
+        "smartcart/v1/carts/a/b/events",
+    ):
         with pytest.raises(topics.TopicError):
             topics.parse(bad)
     assert topics.subscription(Channel.EVENTS, shared=True).startswith("$share/checkout/")
