@@ -28,10 +28,11 @@ change of the same direction sees no change.
 Early confirmation (per-unit products): the settled level needs a still window after the hand's
 press and the load's bounce, most of a second on a 10 Hz scale. Before it, an event whose
 recognizer is sure is confirmed from the newest raw samples (at least ``early_samples``, the
-last ``early_window_s``) once the hand is gone: from ``early_release_s`` after the zone saw it
-go and, for an add, only once the load has come down from its peak since the item touched down
-(the press released; a hand still pressing makes a flat plateau that no spread test can tell
-from the load). Every one of those samples, not just their median, must agree with the top
+last ``early_window_s``) once the hand is gone. For an add they count from ``early_release_s``
+after it came to rest and was let go (the zone's ``t_s``, not its decision ``rest_s`` later:
+0.3-0.4 s earlier), and only once the load has come down from its peak since the item touched
+down (the press released; a hand still pressing makes a flat plateau that no spread test can
+tell from the load). Every one of those samples, not just their median, must agree with the top
 SKU, so a ringing load waits until the ringing no longer matters; the median is the grams.
 Per-kg products are charged by the gram: they always wait for the settled level.
 
@@ -267,6 +268,13 @@ class Fuser:
         before = self._level_at(self._moved(ev) - self.remove_before_s)
         return next(((lt, g) for lt, g in after if before - g >= self.min_change_g), after[0])
 
+    def _settled_after_release(self, ev: NamedEvent) -> bool:
+        """The add's level settled entirely after the zone saw the hand let go (and the press
+        come off: its window began ``early_release_s`` after the rest), so no hand in view pressed
+        it, and the whole window is the load alone."""
+        after = self._after(ev)
+        return after is not None and after[0] >= ev.t_s + self.early_release_s
+
     def _window(self, ev: NamedEvent, after_t_s: float) -> tuple[float, float]:
         before = self.add_before_s if ev.action == "add" else self.remove_before_s
         return self._moved(ev) - before, after_t_s
@@ -315,10 +323,8 @@ class Fuser:
         """(first sample's t, median, low, high) of the net change over the newest raw samples
         since the hand is gone (add: the zone saw it go; remove: the lift and its ramp), or
         None while there are too few or, for an add, the press is not seen released."""
-        if ev.action == "add":
-            since = ev.decided_at_s + self.early_release_s
-        else:
-            since = self._moved(ev) + 0.3
+        # An add's t_s is when it came to rest, let go; a remove's samples follow its lift.
+        since = ev.t_s + self.early_release_s if ev.action == "add" else self._moved(ev) + 0.3
         recent = [(t, g) for t, g in self._samples if t >= since]
         if recent:
             recent = [(t, g) for t, g in recent if t >= recent[-1][0] - self.early_window_s]
@@ -419,6 +425,7 @@ class Fuser:
                 and weighed is not None
                 and not hands_away
                 and now_s - decided_at < self.wait_s
+                and not self._settled_after_release(ev)
             ):
                 still.append(ev)  # the level may be the hand pressing the item down
                 continue
@@ -495,6 +502,10 @@ class Fuser:
                     agreed = change.type == ev.action  # confirmed, not a question
                     self._claimed.append((*self._window(ev, after[0]), ev.action, agreed))
                     self._accounted_level = after
+                    if self._resettle_after is not None and self._resettle_after <= after[0]:
+                        # An early decision's level is behind this one, which accounts for
+                        # both: left set, it would rewind the explained level past this change.
+                        self._resettle_after = None
         self._pending = still
         if scale_live and hands_away and not still and not certain_may_come:
             out += self._reconcile(now_s, unexplained_namer)

@@ -159,6 +159,34 @@ def test_sure_per_unit_add_is_confirmed_from_raw_samples_before_the_level_settle
     assert (change.type, change.sku, change.grams) == ("add", "lemon", 112)
 
 
+def test_early_samples_count_from_the_rest_not_from_the_zones_decision() -> None:
+    """The zone decides ``rest_s`` after the item came to rest and was let go (its ``t_s``);
+    the samples since that rest already show the load without the hand."""
+    fuser = early_fuser(*PRESS_AND_RELEASE)
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.4, 9.0))
+    for t_s, grams in [(10.2, 628.0), (10.3, 601.0), (10.4, 612.0)]:
+        fuser.add_sample(t_s, grams)
+    [change] = fuser.poll(10.4, scale_live=True)
+    assert (change.type, change.sku, change.grams) == ("add", "lemon", 112)
+
+
+def test_a_later_settled_decision_supersedes_an_early_ones_level() -> None:
+    """An early add, then (hands in view all along, so the scale's own events never ran) a
+    remove decided from the settled level: the explained level is the remove's, not rewound to
+    the add's, which would make the same lift a second remove (seen on feed 424209)."""
+    fuser = early_fuser(*PRESS_AND_RELEASE)
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.05, 9.0))
+    for t_s, grams in [(10.25, 628.0), (10.35, 601.0), (10.45, 612.0)]:
+        fuser.add_sample(t_s, grams)
+    [added] = fuser.poll(10.45, scale_live=True, last_hand_s=10.45)
+    fuser.add_level(10.3, 611.0)
+    fuser.add_event(NamedEvent(1, "remove", 20.0, LEMON, True, 20.2, 19.8))
+    fuser.add_level(20.5, 500.0)
+    [removed] = fuser.poll(21.0, scale_live=True, last_hand_s=20.9)
+    assert (added.type, removed.type, removed.sku) == ("add", "remove", "lemon")
+    assert fuser.poll(23.0, scale_live=True, certain_may_come=False) == []
+
+
 def test_early_samples_must_all_agree() -> None:
     fuser = early_fuser(*PRESS_AND_RELEASE, (10.25, 680.0), (10.35, 601.0), (10.45, 612.0))
     fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.05, 9.0))
@@ -186,6 +214,22 @@ def test_per_kg_waits_for_the_settled_level() -> None:
     fuser.add_level(10.4, 631.0)
     [change] = fuser.poll(11.0, scale_live=True)
     assert (change.type, change.sku, change.grams) == ("add", "banana", 131)
+
+
+@pytest.mark.parametrize(("rest_t_s", "decided"), [(10.0, True), (10.6, False)])
+def test_a_level_settled_after_the_release_needs_no_hand_gone(
+    rest_t_s: float, decided: bool
+) -> None:
+    """A hand still in view (withdrawing) cannot have pressed a level whose still window
+    began after the zone saw it let go; one that began around the release may be its press."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(2.0, 500.0)
+    fuser.add_event(NamedEvent(1, "add", rest_t_s, BANANA, True, rest_t_s + 0.4, 9.0))
+    fuser.add_level(10.7, 631.0)
+    changes = fuser.poll(10.9, scale_live=True, last_hand_s=10.9)
+    assert [(c.type, c.sku, c.grams) for c in changes] == (
+        [("add", "banana", 131)] if decided else []
+    )
 
 
 def test_uncertain_event_waits_only_while_a_certain_one_may_claim_the_weight() -> None:
