@@ -255,9 +255,19 @@ class Fuser:
             decided = ev.decided_at_s
             # Once the hand is gone: a level settled under a hand still pressing is not it.
             since = decided - 0.2
-            if self._last_hand_s <= decided + self.wait_s:
-                since = max(since, self._last_hand_s - 0.3)
-            return next(((lt, g) for lt, g in self._levels if lt >= since), None)
+            if self._last_hand_s > decided + self.wait_s:
+                return next(((lt, g) for lt, g in self._levels if lt >= since), None)
+            gone = max(since, self._last_hand_s - 0.3)
+            # A hand still in view (withdrawing) let go of the item, as the zone saw, if the
+            # load came down from its touchdown peak and held still after the release: no
+            # press. A long item's hand the zone misses presses on: a plateau at the peak.
+            released = max(since, ev.t_s + self.early_release_s)
+            peak = max((g for t, g in self._samples if t >= self._moved(ev) - 0.1), default=None)
+            return next(
+                ((lt, g) for lt, g in self._levels if lt >= gone or (
+                    lt >= released and peak is not None and peak - g >= self.min_change_g)),
+                None,
+            )  # fmt: skip
         # A remove: the tracker may lose the item as the hand closes on it, before the lift,
         # so the first level after the drop within the wait is the one, else the first.
         since = self._moved(ev) + 0.1

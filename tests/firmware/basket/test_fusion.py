@@ -216,17 +216,24 @@ def test_per_kg_waits_for_the_settled_level() -> None:
     assert (change.type, change.sku, change.grams) == ("add", "banana", 131)
 
 
-@pytest.mark.parametrize(("rest_t_s", "decided"), [(10.0, True), (10.6, False)])
-def test_a_level_settled_after_the_release_needs_no_hand_gone(
-    rest_t_s: float, decided: bool
+@pytest.mark.parametrize(
+    ("peak_g", "rest_t_s", "decided"),
+    [(760.0, 10.0, True), (633.0, 10.0, False), (760.0, 10.6, False)],
+    ids=["released", "plateau-at-the-peak", "level-began-before-the-release"],
+)
+def test_a_hand_in_view_waits_unless_the_level_follows_a_seen_release(
+    peak_g: float, rest_t_s: float, decided: bool
 ) -> None:
-    """A hand still in view (withdrawing) cannot have pressed a level whose still window
-    began after the zone saw it let go; one that began around the release may be its press."""
+    """A hand still in view (withdrawing) did not press a level that began after the zone saw
+    it let go, once the load came down from its touchdown peak; a plateau at the peak may be a
+    hand the zone missed still pressing (a long item), so that waits for the hand to go."""
     fuser = Fuser(default_catalog(), T0)
     fuser.add_level(2.0, 500.0)
+    for t_s, grams in [(9.0, 500.0), (9.3, peak_g), (10.3, 631.0), (10.7, 631.0)]:
+        fuser.add_sample(t_s, grams)
     fuser.add_event(NamedEvent(1, "add", rest_t_s, BANANA, True, rest_t_s + 0.4, 9.0))
-    fuser.add_level(10.7, 631.0)
-    changes = fuser.poll(10.9, scale_live=True, last_hand_s=10.9)
+    fuser.add_level(10.5, 631.0)
+    changes = fuser.poll(11.3, scale_live=True, last_hand_s=11.3)
     assert [(c.type, c.sku, c.grams) for c in changes] == (
         [("add", "banana", 131)] if decided else []
     )
