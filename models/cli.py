@@ -125,6 +125,20 @@ def export(
     typer.echo("manifest updated; now run `smartcart models evaluate --record`")
 
 
+@app.command("split-recognizer")
+def split_recognizer(
+    out: Annotated[Path, typer.Option(help="Folder for the members")] = MEMBERS_DIR / "shipped",
+) -> None:
+    """Write the committed recognizer's members as their own graphs, to pass to
+    `export recognizer --member` beside new runs (their training runs need not exist)."""
+    from models import manifest
+    from models.ensemble import split
+
+    fp32 = manifest.entry("recognizer").path("fp32")
+    for path in split(fp32, out):
+        typer.echo(path)
+
+
 @app.command("evaluate")
 def evaluate(
     model: Annotated[str, typer.Argument(help="recognizer or detector")] = "recognizer",

@@ -12,6 +12,9 @@ The recognizer is fully convolutional up to a global average pool, so a member e
 input size runs unchanged at another; ``input_size_px`` sets the merged graph's (evaluating a
 net at a larger size than it was trained at sees the objects at the scale its random-resized
 crops showed them, the "FixRes" effect, measured in models/README.md).
+
+``split`` takes a merged graph apart again, so a shipped ensemble's members can join a new one
+without their training runs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, compose, helper, numpy_helper
+from onnx.utils import Extractor
 
 INPUT = "image"
 OUTPUTS = ("logits", "embedding")
@@ -87,3 +91,45 @@ def merge(paths: Sequence[Path], out_path: Path, input_size_px: int, opset: int 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out_path))
     return out_path
+
+
+def split(path: Path, out_dir: Path) -> list[Path]:
+    """The members of a graph ``merge`` wrote, each as its own recognizer graph
+    (``out_dir/member<i>.onnx``, names without their ``m<i>/`` prefix); ``merge`` of them at
+    the same size computes the same outputs."""
+    model = onnx.load(str(path))
+    produced = {name for node in model.graph.node for name in node.output}
+    k = sum(1 for name in produced if name.endswith("/logits"))
+    if k == 0 or {f"m{i}/logits" for i in range(k)} - produced:
+        raise EnsembleError(f"{path}: not a merged recognizer (no m<i>/logits outputs)")
+    extractor = Extractor(model)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(k):
+        prefix = f"m{i}/"
+        member = extractor.extract_model([INPUT], [prefix + name for name in OUTPUTS])
+
+        def bare(name: str, prefix: str = prefix) -> str:
+            return name.removeprefix(prefix)
+
+        for node in member.graph.node:
+            node.name = bare(node.name)
+            node.input[:] = [bare(n) for n in node.input]
+            node.output[:] = [bare(n) for n in node.output]
+        for tensor in member.graph.initializer:
+            tensor.name = bare(tensor.name)
+        classes = member.graph.output[0].type.tensor_type.shape.dim[1].dim_value
+        del member.graph.output[:]
+        member.graph.output.extend([  # as an exported member: any batch, any size
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", classes]),
+            helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", None]),
+        ])  # fmt: skip
+        member.graph.input[0].CopyFrom(
+            helper.make_tensor_value_info(INPUT, TensorProto.FLOAT, ["batch", 3, None, None])
+        )
+        del member.graph.value_info[:]  # inferred at the merged size
+        member.graph.name = f"recognizer_member{i}"
+        onnx.checker.check_model(member)
+        paths.append(out_dir / f"member{i}.onnx")
+        onnx.save(member, str(paths[-1]))
+    return paths

@@ -10,7 +10,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from models.ensemble import EnsembleError, merge
+from models.ensemble import EnsembleError, merge, split
 
 
 def tiny_recognizer(path: Path, weights: np.ndarray, size: int = 8) -> Path:
@@ -85,3 +85,39 @@ def test_members_must_be_recognizers_over_the_same_classes(tmp_path: Path) -> No
     onnx.save(model, str(tmp_path / "odd.onnx"))
     with pytest.raises(EnsembleError, match="not a recognizer"):
         merge([tmp_path / "odd.onnx"], tmp_path / "odd-merged.onnx", 8)
+
+
+def test_split_gives_back_the_members(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    a = tiny_recognizer(tmp_path / "a.onnx", rng.normal(size=(3, 5)))
+    b = tiny_recognizer(tmp_path / "b.onnx", rng.normal(size=(3, 5)))
+    merged = merge([a, b], tmp_path / "ab.onnx", input_size_px=12)
+    members = split(merged, tmp_path / "members")
+    assert [p.name for p in members] == ["member0.onnx", "member1.onnx"]
+    x = rng.uniform(0, 255, size=(2, 3, 8, 8)).astype(np.float32)  # any size, as exported
+    for original, member in zip((a, b), members, strict=True):
+        for want, got in zip(run(original, x), run(member, x), strict=True):
+            np.testing.assert_array_equal(got, want)
+    x12 = rng.uniform(0, 255, size=(2, 3, 12, 12)).astype(np.float32)
+    again = merge(members, tmp_path / "again.onnx", input_size_px=12)
+    for want, got in zip(run(merged, x12), run(again, x12), strict=True):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(EnsembleError, match="not a merged recognizer"):
+        split(a, tmp_path / "nothing")
+
+
+def test_the_shipped_recognizer_splits_into_its_members(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from models import manifest
+    from models.cli import app
+
+    result = CliRunner().invoke(app, ["split-recognizer", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    members = sorted(tmp_path.glob("member*.onnx"))
+    entry = manifest.entry("recognizer")
+    assert len(members) == entry.outputs["embedding"][1] // 1280  # 1,280 per member
+    size = entry.input["shape"][2]
+    x = np.random.default_rng(3).uniform(0, 255, size=(1, 3, size, size)).astype(np.float32)
+    mean = sum(run(m, x)[0] for m in members) / len(members)
+    np.testing.assert_allclose(run(entry.path("fp32"), x)[0], mean, rtol=1e-5, atol=1e-4)
