@@ -260,24 +260,20 @@ class CartPipeline:
         basket all along) cannot be the item it brought in."""
         if action != "add":
             return []
-        start = time.perf_counter_ns()
-        named = []
         recent = self._zone.arrived_since(since_s - GESTURE_S)
-        for track_id in sorted(recent - self._accounted.keys(), reverse=True)[:3]:
-            crops = self._bank.crops(track_id)
-            if crops:
-                named.append(vote(self.recognizer.recognize(crops)))
-            elif self._names.get(track_id):
-                named.append(self._names[track_id])  # named as it vanished (its crops went)
-        self.times.add("recognizer", start)
-        return named
+        return self._votes(sorted(recent - self._accounted.keys(), reverse=True)[:3])
 
     def _name_remaining(self, removed_track: int) -> list[tuple[Candidate, ...]]:
         """Votes for the items lying in the basket in view now, but for the removed track (run
         only for a remove that items of several products in the basket could explain)."""
+        return self._votes(sorted(self._zone.lying(self._t_s) - {removed_track}))
+
+    def _votes(self, track_ids: Sequence[int]) -> list[tuple[Candidate, ...]]:
+        """The recognizer's vote over each track's best crops; a track whose crops went (it
+        vanished, or was removed) keeps the name it had then; one with neither is left out."""
         start = time.perf_counter_ns()
         named = []
-        for track_id in sorted(self._zone.lying(self._t_s) - {removed_track}):
+        for track_id in track_ids:
             crops = self._bank.crops(track_id)
             if crops:
                 named.append(vote(self.recognizer.recognize(crops)))
