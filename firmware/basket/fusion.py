@@ -258,16 +258,10 @@ class Fuser:
             if self._last_hand_s > decided + self.wait_s:
                 return next(((lt, g) for lt, g in self._levels if lt >= since), None)
             gone = max(since, self._last_hand_s - 0.3)
-            # A hand still in view (withdrawing) let go of the item, as the zone saw, if the
-            # load came down from its touchdown peak and held still after the release: no
-            # press. A long item's hand the zone misses presses on: a plateau at the peak.
-            released = max(since, ev.t_s + self.early_release_s)
-            peak = max((g for t, g in self._samples if t >= self._moved(ev) - 0.1), default=None)
             return next(
-                ((lt, g) for lt, g in self._levels if lt >= gone or (
-                    lt >= released and peak is not None and peak - g >= self.min_change_g)),
+                ((lt, g) for lt, g in self._levels if lt >= gone or self._released(ev, (lt, g))),
                 None,
-            )  # fmt: skip
+            )
         # A remove: the tracker may lose the item as the hand closes on it, before the lift,
         # so the first level after the drop within the wait is the one, else the first.
         since = self._moved(ev) + 0.1
@@ -278,12 +272,15 @@ class Fuser:
         before = self._level_at(self._moved(ev) - self.remove_before_s)
         return next(((lt, g) for lt, g in after if before - g >= self.min_change_g), after[0])
 
-    def _settled_after_release(self, ev: NamedEvent) -> bool:
-        """The add's level settled entirely after the zone saw the hand let go (and the press
-        come off: its window began ``early_release_s`` after the rest), so no hand in view pressed
-        it, and the whole window is the load alone."""
-        after = self._after(ev)
-        return after is not None and after[0] >= ev.t_s + self.early_release_s
+    def _released(self, ev: NamedEvent, level: tuple[float, float] | None) -> bool:
+        """An add's level that no hand still in view (withdrawing) can have pressed: its still
+        window began after the zone saw the hand let go, and the load had come down from its
+        touchdown peak. A long item's hand the zone misses presses on: a plateau at the peak."""
+        if level is None or level[0] < max(ev.decided_at_s - 0.2, ev.t_s + self.early_release_s):
+            return False
+        touched = self._moved(ev) - 0.1
+        peak = max((g for t, g in self._samples if t >= touched), default=None)
+        return peak is not None and peak - level[1] >= self.min_change_g
 
     def _window(self, ev: NamedEvent, after_t_s: float) -> tuple[float, float]:
         before = self.add_before_s if ev.action == "add" else self.remove_before_s
@@ -435,7 +432,7 @@ class Fuser:
                 and weighed is not None
                 and not hands_away
                 and now_s - decided_at < self.wait_s
-                and not self._settled_after_release(ev)
+                and not self._released(ev, self._after(ev))
             ):
                 still.append(ev)  # the level may be the hand pressing the item down
                 continue
