@@ -129,13 +129,15 @@ def export(
 def split_recognizer(
     out: Annotated[Path, typer.Option(help="Folder for the members")] = MEMBERS_DIR / "shipped",
 ) -> None:
-    """Write the committed recognizer's members as their own graphs, to pass to
-    `export recognizer --member` beside new runs (their training runs need not exist)."""
+    """Write the committed recognizer's members as their own graphs (named as the manifest
+    records them), to pass to `export recognizer --member` beside new runs (their training runs
+    need not exist)."""
     from models import manifest
     from models.ensemble import split
 
     fp32 = manifest.entry("recognizer").path("fp32")
-    for path in split(fp32, out):
+    names = manifest.raw_record("recognizer").get("training", {}).get("members", [])
+    for path in split(fp32, out, names):
         typer.echo(path)
 
 

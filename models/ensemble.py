@@ -93,10 +93,10 @@ def merge(paths: Sequence[Path], out_path: Path, input_size_px: int, opset: int 
     return out_path
 
 
-def split(path: Path, out_dir: Path) -> list[Path]:
+def split(path: Path, out_dir: Path, names: Sequence[str] = ()) -> list[Path]:
     """The members of a graph ``merge`` wrote, each as its own recognizer graph
-    (``out_dir/member<i>.onnx``, names without their ``m<i>/`` prefix); ``merge`` of them at
-    the same size computes the same outputs."""
+    (``out_dir/<names[i]>``, else ``member<i>.onnx``; tensor names without their ``m<i>/``
+    prefix); ``merge`` of them at the same size computes the same outputs."""
     model = onnx.load(str(path))
     produced = {name for node in model.graph.node for name in node.output}
     k = sum(1 for name in produced if name.endswith("/logits"))
@@ -130,6 +130,6 @@ def split(path: Path, out_dir: Path) -> list[Path]:
         del member.graph.value_info[:]  # inferred at the merged size
         member.graph.name = f"recognizer_member{i}"
         onnx.checker.check_model(member)
-        paths.append(out_dir / f"member{i}.onnx")
+        paths.append(out_dir / (names[i] if len(names) == k else f"member{i}.onnx"))
         onnx.save(member, str(paths[-1]))
     return paths

@@ -114,7 +114,9 @@ def test_the_shipped_recognizer_splits_into_its_members(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(app, ["split-recognizer", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    members = sorted(tmp_path.glob("member*.onnx"))
+    names = manifest.raw_record("recognizer")["training"]["members"]
+    members = [tmp_path / name for name in names]
+    assert sorted(tmp_path.glob("*.onnx")) == sorted(members)
     entry = manifest.entry("recognizer")
     assert len(members) == entry.outputs["embedding"][1] // 1280  # 1,280 per member
     size = entry.input["shape"][2]
