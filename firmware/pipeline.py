@@ -251,7 +251,9 @@ class CartPipeline:
             elif (c.action or c.type) == "remove":
                 self._accounted.pop(c.track_id, None)
 
-    def _name_unexplained(self, action: str, since_s: float) -> list[tuple[Candidate, ...]]:
+    def _name_unexplained(
+        self, action: str, since_s: float
+    ) -> list[tuple[int, tuple[Candidate, ...]]]:
         """Votes for the product tracks that no emitted add accounts for and that appeared, or
         moved away from where they lay, during the gesture that changed the load (``since_s``:
         when it began to change): what may have gone in unseen by the zone (carried in under
@@ -266,19 +268,21 @@ class CartPipeline:
     def _name_remaining(self, removed_track: int) -> list[tuple[Candidate, ...]]:
         """Votes for the items lying in the basket in view now, but for the removed track (run
         only for a remove that items of several products in the basket could explain)."""
-        return self._votes(sorted(self._zone.lying(self._t_s) - {removed_track}))
+        return [
+            votes for _, votes in self._votes(sorted(self._zone.lying(self._t_s) - {removed_track}))
+        ]
 
-    def _votes(self, track_ids: Sequence[int]) -> list[tuple[Candidate, ...]]:
-        """The recognizer's vote over each track's best crops; a track whose crops went (it
+    def _votes(self, track_ids: Sequence[int]) -> list[tuple[int, tuple[Candidate, ...]]]:
+        """(track id, the recognizer's vote over its best crops); a track whose crops went (it
         vanished, or was removed) keeps the name it had then; one with neither is left out."""
         start = time.perf_counter_ns()
         named = []
         for track_id in track_ids:
             crops = self._bank.crops(track_id)
             if crops:
-                named.append(vote(self.recognizer.recognize(crops)))
+                named.append((track_id, vote(self.recognizer.recognize(crops))))
             elif self._names.get(track_id):
-                named.append(self._names[track_id])
+                named.append((track_id, self._names[track_id]))
         self.times.add("recognizer", start)
         return named
 

@@ -92,10 +92,11 @@ class NamedEvent:
 
 
 Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
-# Names what may have caused a weight change no event claimed: (action, since_s) -> the votes
-# of the items vision saw from about ``since_s`` (when the load began to change) that the
-# basket does not yet account for, one tuple per item.
-UnexplainedNamer = Callable[[str, float], list[tuple[Candidate, ...]]]
+# Names what may have caused a weight change no event claimed: (action, since_s) -> (track id,
+# votes) of the items vision saw from about ``since_s`` (when the load began to change) that the
+# basket does not yet account for, one per item. The add a track's vote names carries its id,
+# so the caller accounts for that track and it names no later add.
+UnexplainedNamer = Callable[[str, float], list[tuple[int, tuple[Candidate, ...]]]]
 # The items lying in the basket in view now, but for one track (the one being removed): their
 # votes, one tuple per item. What a remove took out is not among them.
 RemainingNamer = Callable[[int], list[tuple[Candidate, ...]]]
@@ -679,12 +680,17 @@ class Fuser:
         # When the load left the explained level: the last settled level still at it.
         start = max((t for t, g in self._levels if t < t_level and abs(g - explained) <
                      self.unexplained_min_g), default=t_explained)  # fmt: skip
+        offered: list[tuple[int | None, tuple[Candidate, ...]]] = []
         if action == "remove":
-            hints = [c for t, c in self._dropped_removes if t_explained - 1.0 <= t <= t_level]
-        else:
-            hints = unexplained_namer(action, start) if unexplained_namer else []
+            offered += [(None, c) for t, c in self._dropped_removes
+                        if t_explained - 1.0 <= t <= t_level]  # fmt: skip
+        elif unexplained_namer is not None:
+            offered += unexplained_namer(action, start)
+        hints = [votes for _, votes in offered]
         candidates = self._likeliest(hints, grams, action)
+        track_id = next((tid for tid, votes in offered if votes is candidates), None)
         if candidates and not self.agrees(candidates[0].sku, grams):
+            track_id = None  # a question from several items' runners-up: none of them named it
             # No item's favourite weighs that: ask with the runners-up that do, else by weight.
             best: dict[str, float] = {}
             for c in (c for hint in hints for c in self.fitting(hint, grams)):
@@ -697,4 +703,4 @@ class Fuser:
         self._accounted_level = (t_level, level)
         self._dropped_removes.clear()
         log.info("%s of %.0f g at %.2f s seen by the scale alone", action, grams, t_level)
-        return [self._emit(replace(change, track_id=None))] if change is not None else []
+        return [self._emit(replace(change, track_id=track_id))] if change is not None else []

@@ -324,11 +324,12 @@ def test_a_remove_seen_before_the_lift_takes_its_time_from_the_load() -> None:
 def test_an_add_vision_missed_is_named_by_the_items_vision_cannot_account_for() -> None:
     fuser = basket_with_juice()
     fuser.add_level(30.0, 1069.0 + 111.0)
-    offered = [ORANGE_JUICE, LEMON]  # an old item's track found again, and the new lemon
+    offered = [(4, ORANGE_JUICE), (7, LEMON)]  # an old item's track found again, the new lemon
     [added] = fuser.poll(
         31.5, scale_live=True, certain_may_come=False, unexplained_namer=lambda a, t: offered
     )
-    assert (added.type, added.sku, added.grams, added.track_id) == ("add", "lemon", 111, None)
+    # The lemon's track named it: the caller accounts for that track (it names no later add).
+    assert (added.type, added.sku, added.grams, added.track_id) == ("add", "lemon", 111, 7)
 
 
 def test_an_add_vision_missed_asks_for_the_items_seen_since_the_load_began_to_move() -> None:
@@ -337,9 +338,9 @@ def test_an_add_vision_missed_asks_for_the_items_seen_since_the_load_began_to_mo
     fuser.add_level(22.0, 1069.0 + 111.0)
     asked: list[tuple[str, float]] = []
 
-    def namer(action: str, since_s: float) -> list[tuple[Candidate, ...]]:
+    def namer(action: str, since_s: float) -> list[tuple[int, tuple[Candidate, ...]]]:
         asked.append((action, since_s))
-        return [LEMON]
+        return [(7, LEMON)]
 
     [added] = fuser.poll(23.5, scale_live=True, certain_may_come=False, unexplained_namer=namer)
     assert asked == [("add", 20.0)]  # the pipeline offers only tracks that appeared since then
