@@ -327,6 +327,16 @@ class Fuser:
         levels = (self._level_at(w0 - self.quiet_s), self._level_at(w0))
         return all(abs(after[1] - level) < self.min_change_g for level in levels)
 
+    def _never_left(self, ev: NamedEvent) -> bool:
+        """A remove during which the load never dipped below its level before the lift: nothing
+        left, even if another gesture's add moved the level since (a long item whose end the
+        hand swung across the rim while the next item went in)."""
+        if ev.action != "remove":
+            return False
+        before = self._level_at(self._moved(ev) - self.remove_before_s)
+        seen = [g for t, g in self._samples if t >= self._moved(ev)]
+        return bool(seen) and min(seen) > before - self.min_change_g
+
     def _early(self, ev: NamedEvent) -> tuple[float, float, float, float] | None:
         """(first sample's t, median, low, high) of the net change over the newest raw samples
         since the hand is gone (add: the zone saw it go; remove: the lift and its ramp), or
@@ -449,7 +459,7 @@ class Fuser:
             if (
                 scale_live
                 and grams is False
-                and (self._scale_saw_nothing(ev) or self._explained(ev))
+                and (self._scale_saw_nothing(ev) or self._explained(ev) or self._never_left(ev))
             ):
                 # A track re-found after a hand hid it, or an item shuffled inside the basket:
                 # vision saw an item "arrive" or "leave", the load cells say nothing did.

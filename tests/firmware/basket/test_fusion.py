@@ -289,6 +289,20 @@ def basket_with_juice() -> Fuser:
     return fuser
 
 
+@pytest.mark.parametrize(("dip_g", "asked"), [(1069.0, False), (0.0, True)])
+def test_a_remove_the_load_never_dipped_for_is_dropped(dip_g: float, asked: bool) -> None:
+    """The juice's track crossed the rim (the hand swung it) and a lemon went in meanwhile: the
+    level moved up, and the load never went below the juice's. Had it dipped (the juice out,
+    then something heavier in), the scale cannot say what happened: the shopper is asked."""
+    fuser = basket_with_juice()
+    fuser.add_event(NamedEvent(1, "remove", 20.0, ORANGE_JUICE, True, 20.2, 19.8))
+    for t_s, grams in [(19.9, 1069.0), (20.3, dip_g), (20.8, 1069.0 + 111.0), (21.2, 1180.0)]:
+        fuser.add_sample(t_s, grams)
+    fuser.add_level(20.8, 1180.0)
+    changes = fuser.poll(22.5, scale_live=True, certain_may_come=False, last_hand_s=22.5)
+    assert [(c.type, c.action) for c in changes] == ([("unresolved", "remove")] if asked else [])
+
+
 def test_a_remove_names_what_is_in_the_basket() -> None:
     fuser = basket_with_juice()
     # The lifted carton is blurred: the recognizer leans to apple juice, which is not in the
