@@ -530,15 +530,16 @@ class Fuser:
         return out
 
     def _likeliest(
-        self, hints: list[tuple[Candidate, ...]], grams: float, action: str
-    ) -> tuple[Candidate, ...]:
-        """Of the items vision offers for a change the scale saw alone, the one whose name
-        fits best: its weight agrees (closest to the catalog's nominal weight first) and, for
-        an add, it is not already in the basket (an old item's track found again is no new
-        item); then the surest."""
+        self, offered: list[tuple[int | None, tuple[Candidate, ...]]], grams: float, action: str
+    ) -> tuple[int | None, tuple[Candidate, ...]]:
+        """Of the items vision offers for a change the scale saw alone, (track id, votes),
+        the one whose name fits best: its weight agrees (closest to the catalog's nominal weight
+        first) and, for an add, it is not already in the basket (an old item's track found again
+        is no new item); then the surest. ``(None, ())`` when nothing is offered."""
         held = self.ledger.skus()
 
-        def rank(c: tuple[Candidate, ...]) -> tuple[bool, bool, float, float]:
+        def rank(item: tuple[int | None, tuple[Candidate, ...]]) -> tuple[bool, bool, float, float]:
+            c = item[1]
             if not c:
                 return (False, False, float("-inf"), 0.0)
             product = self.catalog.get(c[0].sku)
@@ -546,7 +547,7 @@ class Fuser:
             new_item = action != "add" or c[0].sku not in held
             return (self.agrees(c[0].sku, grams), new_item, -off, c[0].score)
 
-        return max(hints, key=rank) if hints else ()
+        return max(offered, key=rank) if offered else (None, ())
 
     def _emit(self, change: BasketChange) -> BasketChange:
         self.ledger.record(change)
@@ -697,8 +698,7 @@ class Fuser:
         elif unexplained_namer is not None:
             offered += unexplained_namer(action, start)
         hints = [votes for _, votes in offered]
-        candidates = self._likeliest(hints, grams, action)
-        track_id = next((tid for tid, votes in offered if votes is candidates), None)
+        track_id, candidates = self._likeliest(offered, grams, action)
         if candidates and not self.agrees(candidates[0].sku, grams):
             track_id = None  # a question from several items' runners-up: none of them named it
             # No item's favourite weighs that: ask with the runners-up that do, else by weight.
