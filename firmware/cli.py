@@ -89,6 +89,8 @@ def replay(
         detector_variant=cfg.models.detector_variant,
         recognizer_variant=cfg.models.recognizer_variant,
         detector_views=cfg.models.detector_views,
+        store_head=cfg.models.store_head,
+        use_store_head=cfg.models.use_store_head,
     )
     one_file = len(feeds) == 1 and events_out.suffix == ".jsonl"
     total = sum(FeedSource(f).frame_count for f in feeds) or None

@@ -119,6 +119,14 @@ class ModelsConfig(_Section):
         default="fp32",
         description="Manifest variant of the recognizer (measure both with `cart bench`)",
     )
+    store_head: Path | None = Field(
+        default=None,
+        description="The store's own head over the recognizer's embedding (.npz from `smartcart "
+        "models fit-store-head`); None: the manifest's, where it has one for its recognizer",
+    )
+    use_store_head: bool = Field(
+        default=True, description="Mix the store head into the recognizer's scores"
+    )
     detector_views: int = Field(
         default=1,
         ge=1,

@@ -126,6 +126,8 @@ def run_live(
         detector_variant=cfg.models.detector_variant,
         recognizer_variant=cfg.models.recognizer_variant,
         detector_views=cfg.models.detector_views,
+        store_head=cfg.models.store_head,
+        use_store_head=cfg.models.use_store_head,
     )
     scale = open_scale(cfg.scale)
     t0_utc = datetime.now(UTC) - timedelta(seconds=time.monotonic())

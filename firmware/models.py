@@ -17,6 +17,7 @@ from smartcart.catalog import Catalog
 if TYPE_CHECKING:  # onnxruntime loads only when models are opened
     from firmware.vision.detector import Detector
     from firmware.vision.recognizer import Recognizer
+    from firmware.vision.store_head import StoreHead
 
 
 class ModelsMissing(FirmwareError):
@@ -43,11 +44,15 @@ def open_models(
     detector_variant: Variant = "fp32",
     recognizer_variant: Variant = "fp32",
     detector_views: int = 1,
+    store_head: Path | None = None,
+    use_store_head: bool = True,
 ) -> tuple[Detector, Recognizer]:
     """Variants: on this x86 dev CPU (`smartcart models bench`, 4 Dec 2026) int8 runs at
     fp32's speed (detector 10.6 vs 9.6 ms a frame, recognizer 22 vs 24 ms a crop) and fp32 is
     the more accurate, so both default to fp32. On the Pi, measure with ``smartcart cart
-    bench``. ``detector_views``: see ``first_views``."""
+    bench``. ``detector_views``: see ``first_views``. The store head (``store_head`` or, with the
+    manifest's recognizer, the manifest's head) is mixed into the recognizer's scores unless
+    ``use_store_head`` is false; a head fitted on another recognizer is refused."""
     from firmware.vision.detector import Detector, first_views
     from firmware.vision.recognizer import Recognizer
 
@@ -55,5 +60,35 @@ def open_models(
     det = Detector(det_path, threads, score_threshold, first_views(detector_views))
     labels = [p.sku for p in catalog.by_class_id()]
     rec_path = recognizer_path or _manifest_path("recognizer", recognizer_variant)
-    rec = Recognizer(rec_path, labels, threads)
+    head = _store_head(store_head, recognizer_path) if use_store_head else None
+    rec = Recognizer(rec_path, labels, threads, head)
+    if head is not None:
+        # A head is fitted on the fp32 graph; the manifest's int8 graph of the same model computes
+        # the same embedding to int8 precision (top-1 agreement 99.5 %), so it takes that head too.
+        fitted_on = _recognizer_sha256(recognizer_path)
+        head.check_fits(rec.labels, rec.embedding_dim, fitted_on)
     return det, rec
+
+
+def _store_head(path: Path | None, recognizer_path: Path | None) -> StoreHead | None:
+    from firmware.vision.store_head import StoreHead
+
+    if path is not None:
+        return StoreHead.load(path)
+    if recognizer_path is not None:
+        return None  # the manifest's head belongs to the manifest's recognizer only
+    try:
+        from models import manifest
+    except ImportError:
+        return None
+    if "store-head" not in manifest.read():
+        return None
+    return StoreHead.load(manifest.load("store-head", "fp32"))
+
+
+def _recognizer_sha256(recognizer_path: Path | None) -> str:
+    from models import manifest
+
+    if recognizer_path is None:
+        return manifest.entry("recognizer").sha256["fp32"]
+    return manifest.sha256_of(recognizer_path)

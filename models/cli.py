@@ -141,6 +141,30 @@ def split_recognizer(
         typer.echo(path)
 
 
+@app.command("fit-store-head")
+def fit_store_head(
+    crops: Annotated[
+        list[Path], typer.Option("--crops", help="Labelled crops (`smartcart sim crops` layout)")
+    ],
+    val: Annotated[Path, typer.Option(help="Other crops, to choose the blend on")],
+    out: Annotated[Path, typer.Option(help="Head file (.npz)")] = Path("models/store-head.npz"),
+    record: Annotated[
+        bool, typer.Option(help="Name the head in the manifest as the cart's default")
+    ] = False,
+) -> None:
+    """Fit the store's own head over the shipped recognizer's embedding (no retraining)."""
+    from dataclasses import asdict
+
+    from models import store_head
+
+    head, report = store_head.fit_store_head(crops, val)
+    if record:
+        store_head.release(head, report)
+    else:
+        head.save(out)
+    typer.echo(json.dumps(asdict(report), indent=2))
+
+
 @app.command("evaluate")
 def evaluate(
     model: Annotated[str, typer.Argument(help="recognizer or detector")] = "recognizer",
@@ -177,6 +201,7 @@ def retrain(
     member_seeds = member_seeds or [0, 1, 2]
     from host.sim.crops import generate as generate_crops
     from host.sim.trainset import generate
+    from models import store_head
     from models.detector_eval import evaluate_detector_cli
     from models.detector_release import release_detector
     from models.evaluate import evaluate_recognizer_cli
@@ -223,6 +248,9 @@ def retrain(
         members.append(export_member(stage2, work / "members" / f"seed{member_seed}.onnx"))
     release_ensemble(choose_ensemble(members)[0])
     evaluate_recognizer_cli(record=True)
+    # The demo store's head: its "recorded" crops are the simulator's, seeds 2 and 4.
+    crops_store = generate_crops(work / "crops-store", 7500, seed=4).parent
+    store_head.release(*store_head.fit_store_head([crops_train, crops_store], crops_val))
     data = work / "detector-data"
     generate(data, detector_images, seed=1, size_px=INPUT_WH_PX)
     det_run = train_det(
@@ -238,10 +266,9 @@ def bench(
     runs: Annotated[int, typer.Option(min=5)] = 50,
 ) -> None:
     """Print latency (ms, median and p90) per crop / per frame, fp32 and int8."""
-    from models import manifest
     from models.bench import bench as run_bench
 
-    for name in sorted(manifest.read()):
+    for name in ("detector", "recognizer"):
         for variant in ("fp32", "int8"):
             lat = run_bench(name, variant, threads, runs)
             unit = "crop" if name == "recognizer" else "frame"

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from firmware.vision.preprocess import crop_to_chw
 from firmware.vision.session import ModelLoadError, open_session
 from firmware.vision.types import ModelInputError, Recognition
+
+if TYPE_CHECKING:
+    from firmware.vision.store_head import StoreHead
 
 TOP_K = 5
 
@@ -26,7 +30,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class Recognizer:
-    def __init__(self, model_path: Path, labels: Sequence[str], threads: int = 1) -> None:
+    """``head``: a store's own head over the embedding (``firmware.vision.store_head``), mixed
+    into the probabilities ``recognize`` returns; the caller checks it fits this model."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        labels: Sequence[str],
+        threads: int = 1,
+        head: StoreHead | None = None,
+    ) -> None:
         self._session = open_session(model_path, threads)
         inp = self._session.get_inputs()[0]
         self._input_name = inp.name
@@ -38,6 +51,8 @@ class Recognizer:
         if n_out != len(labels):
             raise ModelLoadError(f"{model_path}: {n_out} classes but {len(labels)} labels")
         self.labels = tuple(labels)
+        self.embedding_dim = self._session.get_outputs()[1].shape[-1]
+        self.head = head
 
     def run(self, batch_chw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw model call: (N,3,S,S) float32 -> (probabilities (N,C), embeddings (N,D))."""
@@ -51,6 +66,8 @@ class Recognizer:
             raise ModelInputError("an empty crop cannot be recognised")
         batch = np.stack([crop_to_chw(c, self.input_size_px) for c in crops_bgr])
         probs, emb = self.run(batch)
+        if self.head is not None:
+            probs = self.head.mix(probs, emb)
         out: list[Recognition] = []
         for p, e in zip(probs, emb, strict=True):
             best = np.argsort(-p)[:TOP_K]

@@ -47,3 +47,24 @@ def test_detector_int8_on_rendered_frames():
     ci = entry.metrics["ci_subset"]
     reports = evaluate_detector(frames=ci["frames"], variants=("int8",))
     assert reports["int8"].product_ap50 >= ci["int8_product_ap50"] - DETECTOR_MARGIN
+
+
+@pytest.mark.slow
+def test_store_head_on_simulator_crops(tmp_path):
+    """The committed store head still lifts the recognizer on the cart's view (seed-3 crops)."""
+    pytest.importorskip("host.sim.crops", reason="the simulator renders the crops")
+    from firmware.vision.recognizer import Recognizer
+    from firmware.vision.store_head import StoreHead
+    from host.sim.crops import generate
+    from models.store_head import embed
+
+    card = manifest.entry("store-head").metrics
+    crops = generate(tmp_path / "crops", 250, seed=3).parent
+    entry = manifest.entry("recognizer")
+    got = embed(Recognizer(manifest.load("recognizer", "fp32"), entry.labels, 2), [crops])
+    head = StoreHead.load(manifest.load("store-head", "fp32"))
+    mixed = float((head.mix(got.probs, got.embeddings).argmax(1) == got.labels).mean())
+    model = float((got.probs.argmax(1) == got.labels).mean())
+    assert len(got.labels) == card["val_crops"]
+    assert mixed >= card["val_top1_mixed"] - RECOGNIZER_MARGIN
+    assert mixed > model
