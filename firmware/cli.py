@@ -73,7 +73,7 @@ def replay(
 
     from firmware.camera.feed import FeedSource
     from firmware.errors import FirmwareError
-    from firmware.models import open_models
+    from firmware.models import open_configured
     from firmware.publish import LivePublisher
     from firmware.replay import replay_feed, write_events
     from smartcart.catalog import default_catalog
@@ -81,17 +81,7 @@ def replay(
     cv2.setNumThreads(1)
     cfg = _config(config)
     catalog = default_catalog()
-    det, rec = open_models(
-        catalog,
-        detector or cfg.models.detector,
-        recognizer or cfg.models.recognizer,
-        cfg.models.threads,
-        detector_variant=cfg.models.detector_variant,
-        recognizer_variant=cfg.models.recognizer_variant,
-        detector_views=cfg.models.detector_views,
-        store_head=cfg.models.store_head,
-        use_store_head=cfg.models.use_store_head,
-    )
+    det, rec = open_configured(catalog, cfg.models, detector, recognizer)
     one_file = len(feeds) == 1 and events_out.suffix == ".jsonl"
     total = sum(FeedSource(f).frame_count for f in feeds) or None
     failed = 0
@@ -141,6 +131,37 @@ def bench(
 
     det, rec = open_models(default_catalog(), detector, recognizer, threads=1, detector_views=views)
     run_bench(feed, det, rec, frames)
+
+
+@app.command()
+def harvest(
+    feeds: Annotated[
+        list[Path], typer.Argument(help="Recorded cartfeed/1 folders with truth.jsonl", exists=True)
+    ],
+    out: Annotated[Path, typer.Option(help="Crops folder (images/ + labels.csv), appended to")],
+    config: OptConfig = None,
+) -> None:
+    """Labelled crops of the adds in recorded trips, for `smartcart models fit-store-head`."""
+    import cv2
+
+    from firmware.errors import FirmwareError
+    from firmware.harvest import harvest as run_harvest
+    from firmware.models import open_configured
+    from smartcart.catalog import default_catalog
+
+    cv2.setNumThreads(1)
+    cfg = _config(config)
+    catalog = default_catalog()
+    det, rec = open_configured(catalog, cfg.models)
+    try:
+        report = run_harvest(feeds, det, rec, catalog, out)
+    except FirmwareError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from e
+    typer.echo(
+        f"{report.feeds} feeds: {report.labelled_adds} of {report.true_adds} true adds labelled "
+        f"({report.relabelled_adds} the cart had named wrong), {report.crops} crops -> {out}"
+    )
 
 
 @app.command()

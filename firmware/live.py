@@ -113,22 +113,12 @@ def run_live(
     from firmware.link.errors import NoSession
     from firmware.link.mqtt import CartLink
     from firmware.link.outbox import Outbox
-    from firmware.models import open_models
+    from firmware.models import open_configured
     from smartcart.contract.signing import Signer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     catalog = default_catalog()
-    det, rec = open_models(
-        catalog,
-        detector_path or cfg.models.detector,
-        recognizer_path or cfg.models.recognizer,
-        cfg.models.threads,
-        detector_variant=cfg.models.detector_variant,
-        recognizer_variant=cfg.models.recognizer_variant,
-        detector_views=cfg.models.detector_views,
-        store_head=cfg.models.store_head,
-        use_store_head=cfg.models.use_store_head,
-    )
+    det, rec = open_configured(catalog, cfg.models, detector_path, recognizer_path)
     scale = open_scale(cfg.scale)
     t0_utc = datetime.now(UTC) - timedelta(seconds=time.monotonic())
     main_wh = cfg.camera.main_size

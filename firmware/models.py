@@ -15,6 +15,7 @@ from firmware.errors import FirmwareError
 from smartcart.catalog import Catalog
 
 if TYPE_CHECKING:  # onnxruntime loads only when models are opened
+    from firmware.config import ModelsConfig
     from firmware.vision.detector import Detector
     from firmware.vision.recognizer import Recognizer
     from firmware.vision.store_head import StoreHead
@@ -68,6 +69,26 @@ def open_models(
         fitted_on = _recognizer_sha256(recognizer_path)
         head.check_fits(rec.labels, rec.embedding_dim, fitted_on)
     return det, rec
+
+
+def open_configured(
+    catalog: Catalog,
+    cfg: ModelsConfig,
+    detector_path: Path | None = None,
+    recognizer_path: Path | None = None,
+) -> tuple[Detector, Recognizer]:
+    """``open_models`` as cart.toml's ``[models]`` says (paths given here take precedence)."""
+    return open_models(
+        catalog,
+        detector_path or cfg.detector,
+        recognizer_path or cfg.recognizer,
+        cfg.threads,
+        detector_variant=cfg.detector_variant,
+        recognizer_variant=cfg.recognizer_variant,
+        detector_views=cfg.detector_views,
+        store_head=cfg.store_head,
+        use_store_head=cfg.use_store_head,
+    )
 
 
 def _store_head(path: Path | None, recognizer_path: Path | None) -> StoreHead | None:

@@ -286,6 +286,10 @@ class CartPipeline:
         self.times.add("recognizer", start)
         return named
 
+    def named_crops(self, track_id: int) -> list[np.ndarray]:
+        """The crops a track is named from now (best first; none once it is forgotten)."""
+        return self._bank.crops(track_id)
+
     def finish(self, t_s: float) -> list[BasketChange]:
         """End of input: decide whatever still waits for the scale."""
         changes = self._fuser.flush(t_s, self.scale_live(t_s), self._name_event)

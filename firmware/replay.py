@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from firmware.basket.changes import BasketChange
 from firmware.camera.feed import FeedSource
 from firmware.config import BasketConfig, ScaleConfig
@@ -50,7 +52,10 @@ def replay_feed(
     tolerate_truncation: bool = False,
     on_frame: Callable[[int], None] | None = None,
     on_change: Callable[[BasketChange], None] | None = None,
+    on_crops: Callable[[BasketChange, list[np.ndarray]], None] | None = None,
 ) -> ReplayResult:
+    """``on_crops``: each change that names a track, with that track's crops as the change was
+    decided (what labelling crops from recorded trips needs, ``firmware.harvest``)."""
     source = FeedSource(feed, tolerate_truncation=tolerate_truncation)
     scale_replay = ScaleReplay.from_feed(feed)
     polygon = (
@@ -89,6 +94,10 @@ def replay_feed(
             compute_s = (time.perf_counter_ns() - done) / 1e9
             latencies += [t_s - c.t_s + compute_s for c in new]
             changes += new
+            if on_crops is not None:
+                for c in new:
+                    if c.track_id is not None:
+                        on_crops(c, pipeline.named_crops(c.track_id))
             if on_change is not None:
                 for c in new:
                     on_change(c)
@@ -98,9 +107,11 @@ def replay_feed(
     finally:
         source.close()
     changes += tail
-    if on_change is not None:
-        for c in tail:
+    for c in tail:
+        if on_change is not None:
             on_change(c)
+        if on_crops is not None and c.track_id is not None:
+            on_crops(c, pipeline.named_crops(c.track_id))
     return ReplayResult(
         feed,
         tuple(changes),

@@ -103,8 +103,8 @@ def sim_crops(crops_dir: Path | None) -> tuple[list[np.ndarray], np.ndarray]:
     """Decoded crops of a ``smartcart sim crops`` folder and their fine class ids (none: empty)."""
     if crops_dir is None:
         return [], np.zeros(0, np.int64)
-    from host.sim.crops import read_labels
     from smartcart.catalog import default_catalog
+    from smartcart.crops import read_labels
 
     catalog = default_catalog()
     rows = read_labels(crops_dir)

@@ -7,14 +7,13 @@ gap for the simulated store. Each comes from a ``trainset`` scene (harder than a
 through JPEG as a feed's video does, and is cut around its true visible box jittered by up to
 ``BOX_JITTER`` of its size per side (the detector is not exact), then padded as the cart pads.
 
-Layout: ``images/NNNNNN_K.jpg`` and ``labels.csv`` (``file,sku``). Scene *i* uses its own RNG
-seeded by ``(seed, i)``, so a set is reproducible and the seed says which scenes it holds: use
-seeds the evaluation feeds never use.
+Layout (``smartcart.crops``): ``images/NNNNNN_K.jpg`` and ``labels.csv`` (``file,sku``). Scene
+*i* uses its own RNG seeded by ``(seed, i)``, so a set is reproducible and the seed says which
+scenes it holds: use seeds the evaluation feeds never use.
 """
 
 from __future__ import annotations
 
-import csv
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from host.sim.cutouts import load_cutouts
 from host.sim.errors import SimError
 from host.sim.trainset import PRODUCT, render_sample
 from smartcart.catalog import default_catalog
+from smartcart.crops import write_labels
 
 BOX_JITTER = 0.1
 MIN_VISIBLE = 0.5  # the cart votes over its best crops, where little of the item is hidden
@@ -59,7 +59,9 @@ def scene_crops(seed: int, index: int, size_px: tuple[int, int]) -> list[tuple[n
     return out
 
 
-def _write_scenes(out_dir: Path, seed: int, indices: range, size_px: tuple[int, int]) -> list[str]:
+def _write_scenes(
+    out_dir: Path, seed: int, indices: range, size_px: tuple[int, int]
+) -> list[tuple[str, str]]:
     rows = []
     for i in indices:
         for k, (crop, sku) in enumerate(scene_crops(seed, i, size_px)):
@@ -68,7 +70,7 @@ def _write_scenes(out_dir: Path, seed: int, indices: range, size_px: tuple[int, 
             if not ok:
                 raise SimError(f"cannot encode crop {name}")
             (out_dir / "images" / name).write_bytes(jpg.tobytes())
-            rows.append(f"{name},{sku}")
+            rows.append((name, sku))
     return rows
 
 
@@ -88,7 +90,7 @@ def generate(
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     load_cutouts()  # made (and cached on disk) once, before any worker starts
     chunks = [range(i, min(scenes, i + 32)) for i in range(0, scenes, 32)]
-    rows: list[str] = []
+    rows: list[tuple[str, str]] = []
     with tqdm(total=scenes, desc="crops", unit="scene", disable=not progress) as bar:
         if workers == 1:
             for chunk in chunks:
@@ -100,12 +102,4 @@ def generate(
                 for chunk, job in zip(chunks, jobs, strict=True):  # in order: a stable file
                     rows += job.result()
                     bar.update(len(chunk))
-    labels = out_dir / "labels.csv"
-    labels.write_text("file,sku\n" + "".join(f"{r}\n" for r in rows), encoding="utf-8")
-    return labels
-
-
-def read_labels(crops_dir: Path) -> list[tuple[Path, str]]:
-    """(image path, sku) of a crops folder, in file order."""
-    with (Path(crops_dir) / "labels.csv").open(newline="", encoding="utf-8") as f:
-        return [(Path(crops_dir) / "images" / r["file"], r["sku"]) for r in csv.DictReader(f)]
+    return write_labels(out_dir, rows)

@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from host.sim.crops import MIN_SIDE_PX, generate, read_labels, scene_crops
+from host.sim.crops import MIN_SIDE_PX, generate, scene_crops
 from host.sim.cutouts import load_cutouts
 from host.sim.trainset import PRODUCT, render_sample
 from smartcart.catalog import default_catalog
+from smartcart.crops import read_labels
 
 
 @pytest.fixture(scope="module")
