@@ -37,7 +37,7 @@ import numpy as np
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
-from firmware.basket.geometry import Box, centre, overlap_fraction
+from firmware.basket.geometry import centre, overlap_fraction
 from firmware.basket.naming import CropBank, RecognitionLike, crop_main, vote
 from firmware.basket.zone import HAND, PRODUCT, BasketZone
 from firmware.camera import Frame
@@ -50,11 +50,6 @@ from smartcart.catalog import Catalog
 
 # An item carried in comes into view at most this long before it weighs on the basket.
 GESTURE_S = 3.0
-# A track born where an item the basket accounts for lay, as that item's track vanished, is that
-# item found again under a new id: the boxes cover each other this much, the two tracks were
-# seen together for no more than REFOUND_OVERLAP_S.
-REFOUND_COVER = 0.5
-REFOUND_OVERLAP_S = 0.2
 STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
 
 
@@ -138,9 +133,6 @@ class CartPipeline:
         ] = {}  # track id -> candidates, for its later remove
         # Tracks whose add was emitted (and not removed) -> the SKU that add named.
         self._accounted: dict[int, str] = {}
-        self._lay: dict[int, Box] = {}  # accounted tracks -> their box when their add was emitted
-        # Product tracks (live, or accounted for): (first seen, last seen, last box).
-        self._sightings: dict[int, tuple[float, float, Box]] = {}
         self._last_hand_s = -1e9  # last frame a hand was tracked
         self._t_s = 0.0  # the current frame's time
 
@@ -196,8 +188,6 @@ class CartPipeline:
             if tr.class_id != PRODUCT or tr.detection_index < 0:
                 continue
             centres[tr.track_id] = centre(tr.xyxy_px)
-            first = self._sightings.get(tr.track_id, (t_s,))[0]
-            self._sightings[tr.track_id] = (first, t_s, tuple(tr.xyxy_px))
             covered = max((overlap_fraction(tr.xyxy_px, h) for h in hands), default=0.0)
             # Best crops: confidently detected, no hand over them, and still (a carried item is
             # motion-blurred; the frames after it comes to rest are the sharp ones).
@@ -230,63 +220,19 @@ class CartPipeline:
         live = {t.track_id for t in tracks} | self._zone.tracked()
         self._bank.keep_only(live)
         self._names = {k: v for k, v in self._names.items() if k in live}
-        keep = live | self._accounted.keys()
-        self._sightings = {k: v for k, v in self._sightings.items() if k in keep}
         return start
 
     def _name_event(self, ev: NamedEvent) -> tuple[Candidate, ...]:
         start = time.perf_counter_ns()
         names = self._name(ev.track_id, ev.action)
         self.times.add("recognizer", start)
-        if ev.action != "add" or not names:
-            return names
-        self._take_over_if_refound(ev.track_id, names)
-        if names[0].sku == self._accounted.get(ev.track_id):
+        if ev.action == "add" and names and names[0].sku == self._accounted.get(ev.track_id):
             # A second add from a track whose first still stands, and its crops still show what
             # that first add named: the track was lost and found again on its old item (or its
             # crops are the old item's). That is no name for a new item, nor are the runners-up
             # of such a vote: the weight decides, and the scale's own event names what came in.
             return ()
         return names
-
-    def _take_over_if_refound(self, track_id: int, names: tuple[Candidate, ...]) -> None:
-        """A track born where an item already added lay, as that item's track vanished, and
-        showing that item, is the old item found again under a new id (a hand hid it while the
-        next item went in beside it): it takes over the old track's account."""
-        old = self._refound(track_id) if track_id not in self._accounted else None
-        if old is not None and names and names[0].sku == self._accounted[old]:
-            self._accounted[track_id] = self._accounted.pop(old)
-            self._lay[track_id] = self._sightings[track_id][2]
-            self._lay.pop(old, None)
-
-    def _refound(self, track_id: int) -> int | None:
-        """The accounted-for track whose item ``track_id`` may be, found again under a new id."""
-        if track_id not in self._sightings:
-            return None
-        born, _, box = self._sightings[track_id]
-        for old in self._accounted:
-            if old == track_id or old not in self._sightings or old not in self._lay:
-                continue
-            # Where the old item lay, not where its track was last: a track that loses its
-            # item often slides onto the hand or the next item (and may stay there).
-            _, last_seen, old_box = self._sightings[old]
-            lay = self._lay[old]
-            left = last_seen <= born + REFOUND_OVERLAP_S or _cover(old_box, lay) < REFOUND_COVER
-            if left and _cover(box, lay) >= REFOUND_COVER:
-                return old
-        return None
-        born, _, box = self._sightings[track_id]
-        for old in self._accounted:
-            if old == track_id or old not in self._sightings:
-                continue
-            _, last_seen, old_box = self._sightings[old]
-            if (
-                last_seen <= born + REFOUND_OVERLAP_S
-                and min(overlap_fraction(box, old_box), overlap_fraction(old_box, box))
-                >= REFOUND_COVER
-            ):
-                return old
-        return None
 
     def _name(self, track_id: int, action: str) -> tuple[Candidate, ...]:
         if action == "remove" and track_id in self._names:
@@ -302,11 +248,8 @@ class CartPipeline:
                 continue
             if (c.action or c.type) == "add":
                 self._accounted[c.track_id] = c.sku or c.candidates[0].sku
-                if c.track_id in self._sightings:
-                    self._lay[c.track_id] = self._sightings[c.track_id][2]
             elif (c.action or c.type) == "remove":
                 self._accounted.pop(c.track_id, None)
-                self._lay.pop(c.track_id, None)
 
     def _name_unexplained(
         self, action: str, since_s: float
@@ -320,10 +263,7 @@ class CartPipeline:
         if action != "add":
             return []
         recent = self._zone.arrived_since(since_s - GESTURE_S)
-        named = self._votes(sorted(recent - self._accounted.keys(), reverse=True)[:3])
-        for track_id, votes in named:
-            self._take_over_if_refound(track_id, votes)
-        return [(t, votes) for t, votes in named if t not in self._accounted]
+        return self._votes(sorted(recent - self._accounted.keys(), reverse=True)[:3])
 
     def _name_remaining(self, removed_track: int) -> list[tuple[Candidate, ...]]:
         """Votes for the items lying in the basket in view now, but for the removed track (run
@@ -355,8 +295,3 @@ class CartPipeline:
         changes = self._fuser.flush(t_s, self.scale_live(t_s), self._name_event)
         self._note_basket(changes)
         return changes
-
-
-def _cover(a: Box, b: Box) -> float:
-    """How much two boxes cover each other: the smaller of the two shares (1: the same box)."""
-    return min(overlap_fraction(a, b), overlap_fraction(b, a))
