@@ -60,19 +60,39 @@ class _Track:
     t_s: float  # last time matched
     hits: int = 1
     confirmed: bool = False
+    # Where the item lies while it rests: its whole box, not the part a hand leaves uncovered.
+    rest_box: np.ndarray | None = None
+
+
+def _intersections(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection area of every box in ``a`` (N,4) with every box in ``b`` (M,4), xyxy."""
+    tl = np.maximum(a[:, None, :2], b[None, :, :2])
+    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter: np.ndarray = np.prod(np.clip(br - tl, 0, None), axis=2)
+    return inter
+
+
+def _areas(boxes: np.ndarray) -> np.ndarray:
+    areas: np.ndarray = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    return areas
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of every box in ``a`` (N,4) with every box in ``b`` (M,4), xyxy."""
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)))
-    tl = np.maximum(a[:, None, :2], b[None, :, :2])
-    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    iou: np.ndarray = inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    inter = _intersections(a, b)
+    union = _areas(a)[:, None] + _areas(b)[None, :] - inter
+    iou: np.ndarray = inter / np.maximum(union, 1e-9)
     return iou
+
+
+def _inside_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share of each box in ``a`` (N,4) inside each box in ``b`` (M,4): (N, M)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    share: np.ndarray = _intersections(a, b) / np.maximum(_areas(a)[:, None], 1e-9)
+    return share
 
 
 def _greedy(sim: np.ndarray, min_sim: float) -> list[tuple[int, int]]:
@@ -101,6 +121,9 @@ class ByteTracker:
         lost_buffer_s: float = 1.5,
         max_jump: float = 1.5,
         min_jump_speed: float = 15.0,
+        rest_hits: int = 8,
+        rest_iou: float = 0.5,
+        rest_inside: float = 0.8,
     ) -> None:
         self.high_score = high_score
         self.low_score = low_score
@@ -111,6 +134,11 @@ class ByteTracker:
         self.lost_buffer_s = lost_buffer_s
         self.max_jump = max_jump  # re-find a lost track within this many box diagonals
         self.min_jump_speed = min_jump_speed  # px/s: below it a lost track is at rest
+        # A track this many hits old and still rests where it lies (``rest_box``): it matches
+        # only a detection with this IoU with that box, or this share of its area inside it.
+        self.rest_hits = rest_hits
+        self.rest_iou = rest_iou
+        self.rest_inside = rest_inside
         self._tracks: list[_Track] = []
         self._next_id = 1
         self._t_s: float | None = None
@@ -132,6 +160,12 @@ class ByteTracker:
         area_b = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)[None, :]
         ratio = np.minimum(area_p, area_b) / np.maximum(np.maximum(area_p, area_b), 1e-9)
         sim: np.ndarray = iou_matrix(pred, boxes) * np.sqrt(ratio)
+        # A resting item does not move: it keeps a detection that is its own box, or a part of
+        # it (a hand hides the rest), never one that reaches well past it: that is a neighbour
+        # put down beside it, or the new item and the old one boxed together.
+        for i, tr in enumerate(tracks):
+            if tr.rest_box is not None:
+                sim[i] = np.where(self._rests_in(tr.rest_box, boxes), sim[i], 0.0)
         # Lost tracks (not matched last frame) may be re-found by centre distance.
         for i, tr in enumerate(tracks):
             if tr.t_s >= (self._t_s or t_s):
@@ -139,8 +173,7 @@ class ByteTracker:
             # Only a track lost while moving (carried) may jump: one lost at rest (hidden by a
             # hand reaching past) reappears where it was, and IoU finds it there; letting it
             # jump would hand a resting item's identity to an item carried in nearby.
-            speed = float(np.hypot(*((tr.velocity[:2] + tr.velocity[2:]) / 2)))
-            if speed < self.min_jump_speed:
+            if self._speed(tr) < self.min_jump_speed:
                 continue
             diag = float(np.hypot(*(pred[i, 2:] - pred[i, :2])))
             centre = (pred[i, :2] + pred[i, 2:]) / 2
@@ -149,6 +182,31 @@ class ByteTracker:
             # Just above the IoU gate, ranked by nearness, below any good IoU match.
             sim[i] = np.maximum(sim[i], np.where(near > 0, self.match_iou * (1.0 + near), 0.0))
         return sim
+
+    def _rests_in(self, rest_box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """Which of ``boxes`` are the resting item's own box, or a part of it."""
+        lay = rest_box[None]
+        own = iou_matrix(boxes, lay)[:, 0] >= self.rest_iou
+        part: np.ndarray = _inside_share(boxes, lay)[:, 0] >= self.rest_inside
+        return own | part
+
+    def _update_rest(self, tr: _Track, box: np.ndarray) -> None:
+        """After ``tr`` matched ``box``. A part of where it rests (a hand covers the rest)
+        leaves the rest as it was, whatever that box's jump did to the velocity. Otherwise a
+        moving track (lifted) rests nowhere, and a still one rests on its box once it is old
+        enough to be an item lying in the basket."""
+        rest = tr.rest_box
+        if rest is not None and iou_matrix(box[None], rest[None])[0, 0] < self.rest_iou:
+            return  # only a part of it, let through by _rests_in
+        if self._speed(tr) >= self.min_jump_speed:
+            tr.rest_box = None
+        elif tr.rest_box is not None or tr.hits >= self.rest_hits:
+            tr.rest_box = box.copy()
+
+    @staticmethod
+    def _speed(track: _Track) -> float:
+        """Of the box's centre, px/s."""
+        return float(np.hypot(*((track.velocity[:2] + track.velocity[2:]) / 2)))
 
     def _same_class(self, sim: np.ndarray, tracks: list[_Track], classes: np.ndarray) -> np.ndarray:
         if not sim.size:
@@ -192,6 +250,7 @@ class ByteTracker:
             tr.box, tr.score, tr.t_s = boxes[di].copy(), float(scores[di]), t_s
             tr.hits += 1
             tr.confirmed = tr.confirmed or tr.hits >= self.min_hits
+            self._update_rest(tr, boxes[di])
         for di in rest_high:
             if scores[di] >= self.new_track_score:
                 det_of_id[self._next_id] = int(di)

@@ -93,3 +93,28 @@ def test_lost_track_is_dropped_after_its_buffer() -> None:
         tracker.update(dets((0, 0, 10, 10, 0.9, 0)), i / FPS)
     tracker.update(dets(), 1.0)
     assert tracker.active_count() == 0
+
+
+def test_a_resting_item_hidden_by_a_hand_does_not_take_the_neighbour_put_down_beside_it() -> None:
+    """The tomato lies still; a hand covers it while a lemon goes down overlapping its box: the
+    lemon gets a track of its own, and the tomato, uncovered, is found again as itself."""
+    tomato = (100, 100, 140, 140)
+    frames = [dets((*tomato, 0.9, 0)) for _ in range(10)]
+    for k in range(6):  # the tomato hidden; the lemon lowered in, overlapping its right half
+        frames.append(dets((120, 100 + k, 155, 135 + k, 0.9, 0), (110, 60, 170, 110, 0.9, 1)))
+    frames += [dets((*tomato, 0.9, 0), (120, 105, 155, 140, 0.9, 0)) for _ in range(4)]
+    result = run(frames)
+    tomato_id = next(iter(result[5]))
+    assert result[-1][tomato_id][:4] == tomato  # the tomato kept its identity
+    lemon_ids = {tid for f in result[10:] for tid, v in f.items() if v[4] == 0} - {tomato_id}
+    assert len(lemon_ids) == 1
+
+
+def test_a_resting_item_keeps_a_detection_of_its_uncovered_part() -> None:
+    """A hand hides the left half of a resting carton: its smaller box is still the carton."""
+    carton = (100, 100, 160, 180)
+    frames = [dets((*carton, 0.9, 0)) for _ in range(10)]
+    frames += [dets((130, 100, 160, 180, 0.5, 0), (80, 90, 132, 190, 0.9, 1)) for _ in range(6)]
+    frames += [dets((*carton, 0.9, 0)) for _ in range(3)]
+    result = run(frames)
+    assert len({tid for f in result for tid, v in f.items() if v[4] == 0}) == 1
