@@ -147,9 +147,12 @@ def fit_store_head(
         list[Path], typer.Option("--crops", help="Labelled crops (`smartcart sim crops` layout)")
     ],
     val: Annotated[Path, typer.Option(help="Other crops, to choose the blend on")],
-    out: Annotated[Path, typer.Option(help="Head file (.npz)")] = Path("models/store-head.npz"),
+    out: Annotated[
+        Path | None, typer.Option(help="Head file (.npz) for cart.toml's [models] store_head")
+    ] = None,
     record: Annotated[
-        bool, typer.Option(help="Name the head in the manifest as the cart's default")
+        bool,
+        typer.Option(help="Write models/store-head.npz and name it in the manifest as the default"),
     ] = False,
 ) -> None:
     """Fit the store's own head over the shipped recognizer's embedding (no retraining)."""
@@ -157,8 +160,10 @@ def fit_store_head(
 
     from models import store_head
 
+    if record == (out is not None):
+        raise typer.BadParameter("give either --out FILE or --record")
     head, report = store_head.fit_store_head(crops, val)
-    if record:
+    if out is None:
         store_head.release(head, report)
     else:
         head.save(out)
