@@ -13,6 +13,7 @@ bump ``_VERSION`` when the masking changes.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -112,9 +113,11 @@ def _load_or_make(sku: str, source: Path, cached: Path, *, convex: bool) -> Cuto
         raise CutoutError(f"{sku}: cannot read {source}")
     cut = make_cutout(sku, bgr, convex=convex)
     cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp.png")
+    # A name of this process's own: two processes making the same cut-out at once each write
+    # their own file, and the atomic replace means no reader ever sees half a PNG.
+    tmp = cached.with_name(f"{cached.stem}.{os.getpid()}.tmp.png")
     cv2.imwrite(str(tmp), cut.bgra)
-    tmp.replace(cached)  # atomic, so parallel test workers never read half a PNG
+    tmp.replace(cached)
     return cut
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from host.sim import cached_feed
-from host.sim.cutouts import load_cutouts
+from host.sim.cutouts import iconic_paths, load_cutouts
 from host.sim.errors import SimError
 from host.sim.preview import preview
 from smartcart.catalog import default_catalog
@@ -59,3 +60,27 @@ def test_gif(feed_dir: Path, tmp_path: Path) -> None:
 def test_unknown_preview_format(feed_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SimError, match=".png"):
         preview(feed_dir, tmp_path / "clip.mp4")
+
+
+def _make_banana_cutouts(cached: str) -> int:
+    """Make the banana's cut-out 20 times over, as if each time were the first."""
+    from host.sim.cutouts import _load_or_make
+
+    made = 0
+    for _ in range(20):
+        Path(cached).unlink(missing_ok=True)
+        cut = _load_or_make("banana", iconic_paths()["banana"], Path(cached), convex=False)
+        made += cut.bgra.shape[2] == 4
+    return made
+
+
+def test_processes_making_one_cutout_at_once_all_succeed(tmp_path: Path) -> None:
+    """Two feed renderers starting together used to share one temporary file and the loser's
+    rename failed (FileNotFoundError): each process now writes a file of its own."""
+    cached = tmp_path / "banana.png"
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        made = pool.map(_make_banana_cutouts, [str(cached)] * 4)
+    assert made == [20] * 4
+    assert cv2.imread(str(cached), cv2.IMREAD_UNCHANGED).shape[2] == 4
+    assert list(tmp_path.iterdir()) == [cached]  # no temporary file left behind
