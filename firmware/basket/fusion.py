@@ -101,6 +101,9 @@ UnexplainedNamer = Callable[[str, float], list[tuple[int, tuple[Candidate, ...]]
 # votes, one tuple per item. What a remove took out is not among them.
 RemainingNamer = Callable[[int], list[tuple[Candidate, ...]]]
 SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchdown included)
+# A hand pressing an item down can make a settled level this long before the add's window
+# starts (the zone sees a held item stop moving up to ~1.5 s after it touched down).
+PRESS_LOOKBACK_S = 1.5
 PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
 # A per-kg product "fits" almost any weight, so a per-kg runner-up far behind the favourite (a
 # 0.07 vine tomato behind a 0.55 pepper) does not pass for the weight's explanation; a per-unit
@@ -243,6 +246,24 @@ class Fuser:
             level = grams
         return level
 
+    def _level_before(self, ev: NamedEvent, w0: float, now_g: float) -> float:
+        """The load before ``ev``'s gesture: the level at its window's start ``w0``. For an add,
+        not a level the hand's press made: while a hand holds an item down the load can lie
+        still long enough to settle (a heavy item's allowed spread is wide), and the zone may
+        see the item stop moving only after that, so such a plateau can precede ``w0``. A
+        level logged within ``PRESS_LOOKBACK_S`` before ``w0`` and heavier than the load now
+        (``now_g``) is such a press: the level before it is the one."""
+        if ev.action != "add":
+            return self._level_at(w0)
+        level = 0.0
+        for lt, grams in self._levels:
+            if lt > w0:
+                break
+            if lt >= w0 - PRESS_LOOKBACK_S and grams >= now_g + self.min_change_g:
+                continue  # pressed down: the hand's weight on the item, not the basket's load
+            level = grams
+        return level
+
     def _moved(self, ev: NamedEvent) -> float:
         """When the item touched down (add) or was lifted (remove); guessed where unknown."""
         if ev.moved_t_s is not None:
@@ -311,7 +332,7 @@ class Fuser:
         if self._claimed_overlap(ev, after[0]):
             return False  # this weight change already confirmed another event
         w0, _ = self._window(ev, after[0])
-        before = self._level_at(w0)
+        before = self._level_before(ev, w0, after[1])
         change = after[1] - before if ev.action == "add" else before - after[1]
         return change if change >= self.min_change_g else False
 
@@ -349,7 +370,8 @@ class Fuser:
         if len(recent) < self.early_samples:
             return None
         w0, _ = self._window(ev, recent[0][0])
-        before = self._level_at(w0)
+        now_g = sorted(g for _, g in recent)[len(recent) // 2]
+        before = self._level_before(ev, w0, now_g)
         sign = 1.0 if ev.action == "add" else -1.0
         net = sorted(sign * (g - before) for _, g in recent)
         median = net[len(net) // 2]

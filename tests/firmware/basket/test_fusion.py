@@ -217,6 +217,33 @@ def test_per_kg_waits_for_the_settled_level() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sku", "step_g", "early"),
+    [("watermelon", 3150.0, False), ("arla-sour-milk", 1040.0, True)],
+    ids=["per-kg-settled", "per-unit-early"],
+)
+def test_a_press_level_before_the_window_is_not_the_load_before(
+    sku: str, step_g: float, early: bool
+) -> None:
+    """A hand held a heavy item down long enough for the load to settle (allowed spread 5 % of
+    the step) 1.1 s before the zone saw the item stop moving: that plateau lies before the
+    add's window, but the load before the gesture is the one before the press (feeds 425306,
+    425407, 425408: per-kg adds asked about without grams)."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(2.0, 1000.0)
+    fuser.add_level(8.5, 1000.0 + step_g + 150.0)  # pressed down with ~150 g
+    for i in range(17):
+        fuser.add_sample(8.4 + 0.1 * i, 1000.0 + step_g + 150.0)
+    for i in range(6):
+        fuser.add_sample(10.2 + 0.1 * i, 1000.0 + step_g + (i % 2))
+    fuser.add_event(NamedEvent(1, "add", 10.0, (Candidate(sku, 0.9),), True, 10.4, 9.6))
+    if not early:
+        fuser.add_level(10.3, 1000.0 + step_g)
+    [change] = fuser.poll(10.8, scale_live=True)
+    assert (change.type, change.sku) == ("add", sku)
+    assert change.grams is not None and abs(change.grams - step_g) <= 1
+
+
+@pytest.mark.parametrize(
     ("peak_g", "rest_t_s", "decided"),
     [(760.0, 10.0, True), (633.0, 10.0, False), (760.0, 10.6, False)],
     ids=["released", "plateau-at-the-peak", "level-began-before-the-release"],
