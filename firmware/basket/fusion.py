@@ -498,6 +498,22 @@ class Fuser:
                 ev = replace(ev, candidates=namer(ev), named_final=True)
             if (
                 weighed is not None
+                and not ev.certain
+                and ev.action == "add"
+                and ev.candidates
+                and ev.candidates[0].sku in self.ledger.skus()
+                and now_s - decided_at < self.uncertain_hold_s
+                and (not hands_away or self._other_add_pending(ev))
+            ):
+                # An item first seen over the basket, named as a product already in it: most
+                # likely that item found again (its track lost under the item put down on it,
+                # whose own event may come once the hand is gone). Let another event claim
+                # this weight first (425304: a sweet potato found again took the weight of the
+                # milk put on it). A second one of that product waits only for the hand.
+                still.append(ev)
+                continue
+            if (
+                weighed is not None
                 and ev.certain  # an uncertain one no candidate fits is dropped below anyway
                 and not self.fitting(ev.candidates, weighed)
                 and now_s - decided_at < self.uncertain_hold_s
@@ -570,6 +586,12 @@ class Fuser:
             return (self.agrees(c[0].sku, grams), new_item, -off, c[0].score)
 
         return max(offered, key=rank) if offered else (None, ())
+
+    def _other_add_pending(self, ev: NamedEvent) -> bool:
+        return any(
+            e.action == "add" and (e.track_id, e.t_s) != (ev.track_id, ev.t_s)
+            for e in self._pending
+        )
 
     def _emit(self, change: BasketChange) -> BasketChange:
         self.ledger.record(change)

@@ -449,3 +449,44 @@ def test_a_hand_resting_on_the_basket_is_no_event() -> None:
     assert fuser.poll(30.6, scale_live=True, certain_may_come=False) == []
     fuser.add_level(30.8, 1069.0)
     assert fuser.poll(33.0, scale_live=True, certain_may_come=False) == []
+
+
+def basket_with_sweet_potato() -> Fuser:
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    fuser.add_event(NamedEvent(4, "add", 3.0, (Candidate("sweet-potato", 0.9),), True, 3.4, 3.0))
+    fuser.add_level(3.5, 500.0)
+    [change] = fuser.poll(4.5, scale_live=True, certain_may_come=False, last_hand_s=3.0)
+    assert (change.sku, change.grams) == ("sweet-potato", 500)
+    return fuser
+
+
+def test_an_old_item_found_again_lets_the_new_items_event_take_the_weight() -> None:
+    """A milk carton put down on a sweet potato already in the basket: the potato's track is
+    lost and found again over the basket (an uncertain add named as the potato), before the
+    carton's own uncertain add; the weight is the carton's (feed 425304)."""
+    fuser = basket_with_sweet_potato()
+    potato = NamedEvent(14, "add", 19.13, (Candidate("sweet-potato", 0.76),), False, 19.2, 18.7)
+    fuser.add_event(potato)
+    fuser.add_level(19.4, 1520.0)
+    assert fuser.poll(19.8, scale_live=True, certain_may_come=False, last_hand_s=19.7) == []
+    milk = (Candidate("arla-ecological-medium-fat-milk", 0.85),)
+    fuser.add_event(NamedEvent(12, "add", 19.6, milk, False, 20.0, 19.6))
+    fuser.add_level(20.1, 1521.0)
+    changes = [
+        c
+        for now_s in (20.3, 20.5, 23.0)
+        for c in fuser.poll(now_s, scale_live=True, certain_may_come=False, last_hand_s=19.7)
+    ]
+    assert [(c.type, c.sku, c.grams) for c in changes] == [
+        ("add", "arla-ecological-medium-fat-milk", 1021)
+    ]
+
+
+def test_a_second_item_of_a_product_in_the_basket_waits_only_for_the_hand() -> None:
+    fuser = basket_with_sweet_potato()
+    fuser.add_event(NamedEvent(9, "add", 10.0, (Candidate("sweet-potato", 0.8),), False, 10.4, 9.6))
+    fuser.add_level(10.3, 950.0)
+    assert fuser.poll(10.6, scale_live=True, certain_may_come=False, last_hand_s=10.5) == []
+    [change] = fuser.poll(11.0, scale_live=True, certain_may_come=False, last_hand_s=10.5)
+    assert (change.type, change.sku, change.grams) == ("add", "sweet-potato", 450)
