@@ -648,12 +648,16 @@ class Fuser:
                                     track_id=ev.track_id)  # fmt: skip
         candidates = ev.candidates
         if grams is not None:
-            # The candidates the scale agrees with first: the shopper's likely answer.
             # The candidates the scale agrees with first, the likeliest first: the
-            # recognizer's score times how likely that product is to weigh this much.
+            # recognizer's score times how likely that product is to weigh this much. For an
+            # item first seen over the basket, products already in it come after the others:
+            # its crops may show the old item it was found on (425312: a pineapple found again
+            # under the sour milk put on it), while the weight is new.
             fit = set(self.fitting(candidates, grams))
+            held = set(self.ledger.skus()) if ev.action == "add" and not ev.certain else set()
             candidates = tuple(sorted(candidates, key=lambda c: (
-                c not in fit, -self.log_likelihood(c, grams) if c in fit else 0.0)))  # fmt: skip
+                c not in fit, c.sku in held,
+                -self.log_likelihood(c, grams) if c in fit else 0.0)))  # fmt: skip
         if not candidates and grams is not None:
             candidates = self.by_weight(grams)  # no usable crop: offer what weighs that much
         if not candidates:

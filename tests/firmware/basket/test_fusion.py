@@ -490,3 +490,22 @@ def test_a_second_item_of_a_product_in_the_basket_waits_only_for_the_hand() -> N
     assert fuser.poll(10.6, scale_live=True, certain_may_come=False, last_hand_s=10.5) == []
     [change] = fuser.poll(11.0, scale_live=True, certain_may_come=False, last_hand_s=10.5)
     assert (change.type, change.sku, change.grams) == ("add", "sweet-potato", 450)
+
+
+def test_a_question_about_an_item_found_again_puts_what_is_new_first() -> None:
+    """An uncertain add whose crops show mostly the pineapple already in the basket (the sour
+    milk was put down on it): both fit the new 1,070 g, and the new product is asked first
+    (feed 425312)."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    fuser.add_event(NamedEvent(4, "add", 3.0, (Candidate("pineapple", 0.9),), True, 3.4, 3.0))
+    fuser.add_level(3.5, 1190.0)
+    assert [c.sku for c in fuser.poll(4.5, scale_live=True, certain_may_come=False)] == [
+        "pineapple"
+    ]
+    seen = (Candidate("pineapple", 0.43), Candidate("arla-sour-milk", 0.28))
+    fuser.add_event(NamedEvent(30, "add", 32.7, seen, False, 33.1, 32.7))
+    fuser.add_level(33.0, 2261.0)
+    [change] = fuser.poll(33.6, scale_live=True, certain_may_come=False)
+    assert change.type == "unresolved"
+    assert [c.sku for c in change.candidates] == ["arla-sour-milk", "pineapple"]
