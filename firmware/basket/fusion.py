@@ -498,18 +498,19 @@ class Fuser:
                 ev = replace(ev, candidates=namer(ev), named_final=True)
             if (
                 weighed is not None
-                and not ev.certain
                 and ev.action == "add"
                 and ev.candidates
                 and ev.candidates[0].sku in self.ledger.skus()
+                and (not ev.certain or ev.candidates[0].score < self.min_confidence)
                 and now_s - decided_at < self.uncertain_hold_s
                 and (not hands_away or self._other_add_pending(ev))
             ):
-                # An item first seen over the basket, named as a product already in it: most
-                # likely that item found again (its track lost under the item put down on it,
-                # whose own event may come once the hand is gone). Let another event claim
-                # this weight first (425304: a sweet potato found again took the weight of the
-                # milk put on it). A second one of that product waits only for the hand.
+                # An item first seen over the basket, or one named unsurely, as a product
+                # already in it: most likely that item found again (its track lost under the
+                # item put down on it, whose own event may come once the hand is gone). Let
+                # another event claim this weight first (425304: a sweet potato found again
+                # took the weight of the milk put on it; 425310: a juice carton nudged by the
+                # hand, the yoghurt's). A second one of that product waits only for the hand.
                 still.append(ev)
                 continue
             if (

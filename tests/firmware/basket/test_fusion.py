@@ -509,3 +509,30 @@ def test_a_question_about_an_item_found_again_puts_what_is_new_first() -> None:
     [change] = fuser.poll(33.6, scale_live=True, certain_may_come=False)
     assert change.type == "unresolved"
     assert [c.sku for c in change.candidates] == ["arla-sour-milk", "pineapple"]
+
+
+def test_an_unsure_name_of_a_product_in_the_basket_lets_a_sure_event_take_the_weight() -> None:
+    """A juice carton in the basket nudged by the hand bringing a yoghurt: its new track is a
+    certain add named unsurely as the juice, before the yoghurt's own sure add; the weight is
+    the yoghurt's, and the juice is not added twice (feed 425310)."""
+    juice = "god-morgon-orange-red-grapefruit-juice"
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    fuser.add_event(NamedEvent(8, "add", 14.0, (Candidate(juice, 0.9),), True, 14.4, 14.0))
+    fuser.add_level(14.5, 1026.0)
+    assert [c.sku for c in fuser.poll(15.5, scale_live=True, certain_may_come=False)] == [juice]
+    nudged = (Candidate(juice, 0.3), Candidate("god-morgon-red-grapefruit-juice", 0.16))
+    fuser.add_event(NamedEvent(22, "add", 31.9, nudged, True, 31.95, 31.5))
+    fuser.add_level(32.3, 2046.0)
+    assert fuser.poll(32.6, scale_live=True, certain_may_come=False, last_hand_s=32.5) == []
+    yoghurt = (Candidate("arla-natural-mild-low-fat-yoghurt", 0.79),)
+    fuser.add_event(NamedEvent(23, "add", 32.7, yoghurt, True, 33.1, 32.7))
+    fuser.add_level(33.0, 2046.0)
+    changes = [
+        c
+        for now_s in (33.2, 33.6, 36.0)
+        for c in fuser.poll(now_s, scale_live=True, certain_may_come=False, last_hand_s=33.0)
+    ]
+    assert [(c.type, c.sku, c.grams) for c in changes] == [
+        ("add", "arla-natural-mild-low-fat-yoghurt", 1020)
+    ]
