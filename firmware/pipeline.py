@@ -37,7 +37,7 @@ import numpy as np
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
-from firmware.basket.geometry import centre, overlap_fraction
+from firmware.basket.geometry import Box, centre, overlap_fraction
 from firmware.basket.naming import CropBank, RecognitionLike, crop_main, vote
 from firmware.basket.zone import HAND, PRODUCT, BasketZone
 from firmware.camera import Frame
@@ -50,6 +50,7 @@ from smartcart.catalog import Catalog
 
 # An item carried in comes into view at most this long before it weighs on the basket.
 GESTURE_S = 3.0
+ON_OTHER_ITEM = 0.5  # share of an added item's box on an earlier item's place: put down on it
 STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
 
 
@@ -133,6 +134,10 @@ class CartPipeline:
         ] = {}  # track id -> candidates, for its later remove
         # Tracks whose add was emitted (and not removed) -> the SKU that add named.
         self._accounted: dict[int, str] = {}
+        self._boxes: dict[int, Box] = {}  # product tracks in view -> box (lores px)
+        # Tracks whose add was emitted (and not removed) -> (SKU, its box then): where that
+        # item lies, remembered after its track is lost (see ``_covered``).
+        self._placed: dict[int, tuple[str, Box]] = {}
         self._last_hand_s = -1e9  # last frame a hand was tracked
         self._t_s = 0.0  # the current frame's time
 
@@ -168,6 +173,7 @@ class CartPipeline:
             self._name_unexplained,
             last_hand_s=self._last_hand_s,
             remaining_namer=self._name_remaining,
+            covered=self._covered,
         )
         self._note_basket(changes)
         self.times.add("basket", start)
@@ -181,6 +187,7 @@ class CartPipeline:
         tracks = self._tracker.update(dets, t_s)
         start = self.times.add("tracker", start)
         hands = [t.xyxy_px for t in tracks if t.class_id == HAND]
+        self._boxes = {t.track_id: t.xyxy_px for t in tracks if t.class_id == PRODUCT}
         if hands:
             self._last_hand_s = t_s
         centres: dict[int, tuple[float, float]] = {}
@@ -244,12 +251,42 @@ class CartPipeline:
 
     def _note_basket(self, changes: list[BasketChange]) -> None:
         for c in changes:
-            if c.track_id is None:
+            action = c.action or c.type
+            sku = c.sku or (c.candidates[0].sku if c.candidates else None)
+            if action == "remove" and sku is not None:
+                self._forget_place(c.track_id, sku)
+            if c.track_id is None or sku is None:
                 continue
-            if (c.action or c.type) == "add":
-                self._accounted[c.track_id] = c.sku or c.candidates[0].sku
-            elif (c.action or c.type) == "remove":
+            if action == "add":
+                self._accounted[c.track_id] = sku
+                box = self._boxes.get(c.track_id)
+                if box is not None:
+                    self._placed[c.track_id] = (sku, box)
+            elif action == "remove":
                 self._accounted.pop(c.track_id, None)
+
+    def _forget_place(self, track_id: int | None, sku: str) -> None:
+        """A removed item no longer lies where it was added: its own track's place where that
+        names the product, else the first place of that product."""
+        if track_id in self._placed and self._placed[track_id][0] == sku:
+            del self._placed[track_id]
+            return
+        for k, (placed, _) in self._placed.items():
+            if placed == sku:
+                del self._placed[k]
+                return
+
+    def _covered(self, track_id: int) -> frozenset[str]:
+        """Products added earlier whose remembered place holds most (``ON_OTHER_ITEM``) of this
+        track's box now: the item was put down on one of them, or the track slid onto it, and
+        its crops show that product's pixels."""
+        box = self._boxes.get(track_id)
+        if box is None:
+            return frozenset()
+        return frozenset(
+            sku for k, (sku, place) in self._placed.items()
+            if k != track_id and overlap_fraction(box, place) >= ON_OTHER_ITEM
+        )  # fmt: skip
 
     def _name_unexplained(
         self, action: str, since_s: float

@@ -75,6 +75,10 @@ from smartcart.catalog import Catalog, Pricing
 log = logging.getLogger(__name__)
 
 
+def _covers_nothing(track_id: int) -> frozenset[str]:
+    return frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class NamedEvent:
     track_id: int
@@ -100,6 +104,9 @@ UnexplainedNamer = Callable[[str, float], list[tuple[int, tuple[Candidate, ...]]
 # The items lying in the basket in view now, but for one track (the one being removed): their
 # votes, one tuple per item. What a remove took out is not among them.
 RemainingNamer = Callable[[int], list[tuple[Candidate, ...]]]
+# Products added earlier whose place in the basket a track's box now lies on (mostly): an item
+# put down on them, or a track that slid onto them. That track's crops show their pixels too.
+Covered = Callable[[int], frozenset[str]]
 SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchdown included)
 # A hand pressing an item down can make a settled level this long before the add's window
 # starts (the zone sees a held item stop moving up to ~1.5 s after it touched down).
@@ -162,6 +169,7 @@ class Fuser:
         # (their next gesture keeps the load moving) rather than becoming a question.
         self.hand_wait_s = hand_wait_s
         self._last_hand_s = float("-inf")
+        self._covered: Covered = _covers_nothing
         # Weight changes already attributed: (from_s, to_s, action, agreed), agreed = the
         # claiming event's product matched the change (not a question). Bounded.
         self._claimed: deque[tuple[float, float, str, bool]] = deque(maxlen=64)
@@ -385,7 +393,7 @@ class Fuser:
     def _early_confirms(self, ev: NamedEvent, early: tuple[float, float, float, float]) -> bool:
         """The sure top SKU is sold per unit and agrees with every early sample."""
         top = ev.candidates[0] if ev.candidates else None
-        if top is None or top.score < self.min_confidence:
+        if top is None or top.score < self.min_confidence or top.sku in self._suspect_names(ev):
             return False
         product = self.catalog.get(top.sku)
         if product is None or product.pricing is not Pricing.PER_UNIT:
@@ -406,6 +414,7 @@ class Fuser:
         unexplained_namer: UnexplainedNamer | None = None,
         last_hand_s: float = float("-inf"),
         remaining_namer: RemainingNamer | None = None,
+        covered: Covered | None = None,
     ) -> list[BasketChange]:
         """Decide every pending event whose weight settled or whose wait is over.
 
@@ -414,10 +423,12 @@ class Fuser:
         ``certain_may_come``: the zone still follows a gesture that may end in a certain event
         (False lets uncertain events go as soon as their weight is known). ``last_hand_s``: when
         a hand was last in view; a load that settled while one was there may be its press.
+        ``covered``: which products added earlier a track lies on (``Covered``).
         """
         out: list[BasketChange] = []
         still: list[NamedEvent] = []
         self._last_hand_s = last_hand_s
+        self._covered = covered or _covers_nothing
         hands_away = now_s - last_hand_s >= self.hands_away_s
         yielding: list[NamedEvent] = []  # certain, but waiting for another event to match
         # Certain events first: a weight change goes to the event the zone was sure of.
@@ -501,12 +512,16 @@ class Fuser:
                 and ev.action == "add"
                 and ev.candidates
                 and ev.candidates[0].sku in self.ledger.skus()
-                and (not ev.certain or ev.candidates[0].score < self.min_confidence)
+                and (
+                    ev.candidates[0].sku in self._suspect_names(ev)
+                    or ev.candidates[0].score < self.min_confidence
+                )
                 and now_s - decided_at < self.uncertain_hold_s
                 and (not hands_away or self._other_add_pending(ev))
             ):
-                # An item first seen over the basket, or one named unsurely, as a product
-                # already in it: most likely that item found again (its track lost under the
+                # An item first seen over the basket, or lying where an earlier item lies, or one
+                # named unsurely, as a product already in it (``_suspect_names``): most likely
+                # that item found again, or its pixels in the crops (its track lost under the
                 # item put down on it, whose own event may come once the hand is gone). Let
                 # another event claim this weight first (425304: a sweet potato found again
                 # took the weight of the milk put on it; 425310: a juice carton nudged by the
@@ -588,6 +603,17 @@ class Fuser:
 
         return max(offered, key=rank) if offered else (None, ())
 
+    def _suspect_names(self, ev: NamedEvent) -> set[str]:
+        """Products already in the basket that an add's crops may show instead of the new item:
+        for an item first seen over the basket (perhaps an old one found again), any of them;
+        otherwise those whose place its box lies on (``Covered``: put down on them, or its
+        track slid onto them). Such a name confirms nothing there, and a question asks it
+        last."""
+        if ev.action != "add":
+            return set()
+        held = set(self.ledger.skus())
+        return held if not ev.certain else held & self._covered(ev.track_id)
+
     def _other_add_pending(self, ev: NamedEvent) -> bool:
         return any(
             e.action == "add" and (e.track_id, e.t_s) != (ev.track_id, ev.t_s)
@@ -638,7 +664,16 @@ class Fuser:
         backed = grams is not None and bool(self.fitting(ev.candidates, grams))
         if not ev.certain and not backed:
             return None  # a shuffle or a re-found item: not a change, and not a guess
-        sure = top is not None and top.score >= self.min_confidence
+        suspect = self._suspect_names(ev)
+        # Named as a product whose place this item lies on: its crops show that product's
+        # pixels (425405: a ginger on the bananas, 425401: a zucchini on the asparagus), so the
+        # name is no confirmation. (An item first seen over the basket keeps a sure name once
+        # no other event took the weight: a second one of that product.)
+        sure = (
+            top is not None
+            and top.score >= self.min_confidence
+            and not (ev.certain and top.sku in suspect)
+        )
         if top is not None and sure and grams is not None and self.agrees(top.sku, grams):
             return BasketChange(ev.action, at, ev.t_s, sku=top.sku, grams=round(grams),
                                 confidence=top.score, track_id=ev.track_id)  # fmt: skip
@@ -650,14 +685,14 @@ class Fuser:
         candidates = ev.candidates
         if grams is not None:
             # The candidates the scale agrees with first, the likeliest first: the
-            # recognizer's score times how likely that product is to weigh this much. For an
-            # item first seen over the basket, products already in it come after the others:
-            # its crops may show the old item it was found on (425312: a pineapple found again
-            # under the sour milk put on it), while the weight is new.
-            fit = set(self.fitting(candidates, grams))
-            held = set(self.ledger.skus()) if ev.action == "add" and not ev.certain else set()
+            # recognizer's score times how likely that product is to weigh this much. Suspect
+            # names come after the others: the crops may show the old item (425312: a
+            # pineapple found again under the sour milk put on it), while the weight is new.
+            # A runner-up is judged against the best name that is not suspect.
+            fresh = tuple(c for c in candidates if c.sku not in suspect)
+            fit = set(self.fitting(candidates, grams)) | set(self.fitting(fresh, grams))
             candidates = tuple(sorted(candidates, key=lambda c: (
-                c not in fit, c.sku in held,
+                c not in fit, c.sku in suspect,
                 -self.log_likelihood(c, grams) if c in fit else 0.0)))  # fmt: skip
         if not candidates and grams is not None:
             candidates = self.by_weight(grams)  # no usable crop: offer what weighs that much
@@ -756,7 +791,8 @@ class Fuser:
                 best[c.sku] = max(c.score, best.get(c.sku, 0.0))
             ranked = sorted(best.items(), key=lambda kv: -kv[1])[:3]
             candidates = tuple(Candidate(sku, score) for sku, score in ranked)
-        ev = NamedEvent(-1, action, t_level, candidates, certain=True, named_final=True)
+        ev = NamedEvent(-1 if track_id is None else track_id, action, t_level, candidates,
+                        certain=True, named_final=True)  # fmt: skip
         change = self.decide(ev, grams, scale_live=True)
         self._claimed.append((start, t_level, action, True))
         self._accounted_level = (t_level, level)

@@ -536,3 +536,35 @@ def test_an_unsure_name_of_a_product_in_the_basket_lets_a_sure_event_take_the_we
     assert [(c.type, c.sku, c.grams) for c in changes] == [
         ("add", "arla-natural-mild-low-fat-yoghurt", 1020)
     ]
+
+
+@pytest.mark.parametrize("on_bananas", [True, False], ids=["put-on-the-bananas", "on-its-own"])
+def test_an_item_lying_on_an_earlier_one_is_not_named_as_it(on_bananas: bool) -> None:
+    """A ginger put down on the bananas: its crops are mostly banana, banana is in the
+    basket, and its box lies on the bananas' place, so the vote is no confirmation and the
+    runner-up is asked first (feed 425405). On its own, a second banana is confirmed."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    fuser.add_event(NamedEvent(1, "add", 3.0, (Candidate("banana", 0.9),), True, 3.4, 3.0))
+    fuser.add_level(3.5, 600.0)
+    assert [c.sku for c in fuser.poll(4.5, scale_live=True, certain_may_come=False)] == ["banana"]
+    seen = (Candidate("banana", 0.8), Candidate("ginger", 0.12))
+    fuser.add_event(NamedEvent(16, "add", 22.8, seen, True, 22.8, 22.4))
+
+    def covered(track_id: int) -> frozenset[str]:
+        return frozenset({"banana"}) if on_bananas and track_id == 16 else frozenset()
+
+    fuser.add_level(23.0, 739.0)
+    changes = [
+        c
+        for now_s in (23.6, 26.0)
+        for c in fuser.poll(
+            now_s, scale_live=True, certain_may_come=False, last_hand_s=23.0, covered=covered
+        )
+    ]
+    if on_bananas:
+        assert [(c.type, [x.sku for x in c.candidates], c.grams) for c in changes] == [
+            ("unresolved", ["ginger", "banana"], 139)
+        ]
+    else:
+        assert [(c.type, c.sku, c.grams) for c in changes] == [("add", "banana", 139)]

@@ -78,3 +78,27 @@ CASES = {
 @pytest.mark.parametrize("vote,first,expected", CASES.values(), ids=CASES.keys())
 def test_second_add_of_a_track(vote: tuple, first: list[BasketChange], expected: tuple) -> None:
     assert name_second_add(vote, first) == expected
+
+
+def test_a_track_lying_where_an_added_item_lies_covers_that_product() -> None:
+    """The pipeline remembers where each added item lay, after its track is lost; a track
+    whose box lies mostly there covers that product, until that product is removed."""
+    pipe = CartPipeline(
+        None,  # type: ignore[arg-type]  # no frames here: only the basket's memory
+        Recognizer(PEPPER),
+        default_catalog(),
+        ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)),
+        (320, 240),
+        (640, 480),
+        T0,
+    )
+    pipe._boxes = {1: (100.0, 60.0, 200.0, 160.0)}
+    pipe._note_basket([BasketChange("add", T0, 4.0, sku="banana", grams=600, track_id=1)])
+    pipe._boxes = {  # the bananas' track is lost; a ginger on them, a lemon beside them
+        16: (130.0, 100.0, 170.0, 130.0),
+        17: (180.0, 100.0, 240.0, 140.0),
+    }
+    assert pipe._covered(16) == {"banana"}
+    assert pipe._covered(17) == frozenset()  # a third of it on them
+    pipe._note_basket([BasketChange("remove", T0, 30.0, sku="banana", grams=600, track_id=19)])
+    assert pipe._covered(16) == frozenset()
