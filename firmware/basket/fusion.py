@@ -667,12 +667,13 @@ class Fuser:
         suspect = self._suspect_names(ev)
         # Named as a product whose place this item lies on: its crops show that product's
         # pixels (425405: a ginger on the bananas, 425401: a zucchini on the asparagus), so the
-        # name is no confirmation. (An item first seen over the basket keeps a sure name once
-        # no other event took the weight: a second one of that product.)
+        # name is no confirmation. (An item first seen over the basket elsewhere keeps a sure
+        # name once no other event took the weight: a second one of that product.)
+        lies_on = self._covered(ev.track_id) if ev.action == "add" else frozenset()
         sure = (
             top is not None
             and top.score >= self.min_confidence
-            and not (ev.certain and top.sku in suspect)
+            and not (top.sku in suspect and top.sku in lies_on)
         )
         if top is not None and sure and grams is not None and self.agrees(top.sku, grams):
             return BasketChange(ev.action, at, ev.t_s, sku=top.sku, grams=round(grams),

@@ -568,3 +568,32 @@ def test_an_item_lying_on_an_earlier_one_is_not_named_as_it(on_bananas: bool) ->
         ]
     else:
         assert [(c.type, c.sku, c.grams) for c in changes] == [("add", "banana", 139)]
+
+
+@pytest.mark.parametrize("lies_on_it", [True, False], ids=["on-its-place", "elsewhere"])
+def test_an_item_first_seen_on_an_earlier_ones_place_is_asked_not_charged(
+    lies_on_it: bool,
+) -> None:
+    """A yoghurt carton carried in under the hand and put down on the sweet potato: its track
+    begins over the basket, its crops show the potato, and no other event comes. It is asked
+    (nothing else it names fits 1,040 g, so the potato stays first), not charged as a second
+    potato at 2.6x a potato's weight (feed 425710). Found elsewhere, a second sweet potato."""
+    fuser = basket_with_sweet_potato()
+    seen = (Candidate("sweet-potato", 0.85), Candidate("lemon", 0.1))
+    fuser.add_event(NamedEvent(18, "add", 22.7, seen, False, 23.1, 22.3))
+    fuser.add_level(23.0, 1540.0)
+
+    def covered(track_id: int) -> frozenset[str]:
+        return frozenset({"sweet-potato"}) if lies_on_it else frozenset()
+
+    [change] = fuser.poll(
+        23.6, scale_live=True, certain_may_come=False, last_hand_s=23.0, covered=covered
+    )
+    if lies_on_it:
+        assert (change.type, change.candidates[0].sku, change.grams) == (
+            "unresolved",
+            "sweet-potato",
+            1040,
+        )
+    else:
+        assert (change.type, change.sku, change.grams) == ("add", "sweet-potato", 1040)
