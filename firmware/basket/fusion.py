@@ -665,16 +665,12 @@ class Fuser:
         if not ev.certain and not backed:
             return None  # a shuffle or a re-found item: not a change, and not a guess
         suspect = self._suspect_names(ev)
-        # Named as a product whose place this item lies on: its crops show that product's
-        # pixels (425405: a ginger on the bananas, 425401: a zucchini on the asparagus), so the
-        # name is no confirmation. (An item first seen over the basket elsewhere keeps a sure
-        # name once no other event took the weight: a second one of that product.)
-        lies_on = self._covered(ev.track_id) if ev.action == "add" else frozenset()
-        sure = (
-            top is not None
-            and top.score >= self.min_confidence
-            and not (top.sku in suspect and top.sku in lies_on)
-        )
+        # Named as a product in the basket whose place this item lies on: its crops show that
+        # product's pixels (425401: a zucchini on the asparagus; 425710: a yoghurt on the sweet
+        # potato), so the name is no confirmation. (An item first seen over the basket
+        # elsewhere keeps a sure name once no other event took the weight: a second one.)
+        lies_on = suspect & self._covered(ev.track_id)
+        sure = top is not None and top.score >= self.min_confidence and top.sku not in lies_on
         if top is not None and sure and grams is not None and self.agrees(top.sku, grams):
             return BasketChange(ev.action, at, ev.t_s, sku=top.sku, grams=round(grams),
                                 confidence=top.score, track_id=ev.track_id)  # fmt: skip
