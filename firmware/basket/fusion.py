@@ -571,6 +571,7 @@ class Fuser:
                     # (a question already asked), not a second change for the scale alone.
                     self._resettle_after = decided_at
                 if after is not None:
+                    out += self._unexplained_before(ev, after, unexplained_namer)
                     agreed = change.type == ev.action  # confirmed, not a question
                     self._claimed.append((*self._window(ev, after[0]), ev.action, agreed))
                     self._accounted_level = after
@@ -767,6 +768,61 @@ class Fuser:
             abs(g - level) >= self.unexplained_min_g for g in recent
         ):
             return []  # not yet held long enough, or the load is on the move again
+        return self._scale_event((t_explained, explained), (t_level, level), unexplained_namer)
+
+    def _unexplained_before(
+        self,
+        ev: NamedEvent,
+        after: tuple[float, float],
+        unexplained_namer: UnexplainedNamer | None,
+    ) -> list[BasketChange]:
+        """The scale's own event for a change that settled before ``ev``'s gesture began and
+        that no event claimed: hands stayed in view from one gesture to the next, so no
+        ``_reconcile`` ran between them, and accounting ``ev``'s level would swallow it (a
+        sweet potato put in unseen just before the asparagus, 425908). Not while another
+        pending event's gesture began before that change settled: it may claim it yet."""
+        accounted = self._accounted_level or (self._levels[0] if self._levels else None)
+        if accounted is None or self._resettle_after is not None:
+            return []
+        t_explained, explained = accounted
+        w0, _ = self._window(ev, after[0])
+        before = self._level_before(ev, w0, after[1])
+        if abs(before - explained) < self.unexplained_min_g:
+            return []
+        t_level = None  # when the load came to rest at ``before``: that plateau's start
+        for lt, g in self._levels:
+            if lt > w0:
+                break
+            if abs(g - before) >= self.unexplained_min_g:
+                t_level = None
+            elif t_level is None:
+                t_level = lt
+        if t_level is None or t_level <= t_explained:
+            return []
+        if any(a < t_level and t_explained < b for a, b, _, _ in self._claimed):
+            return []  # an event claimed a change in between: not the scale's alone
+        if any(
+            (e.track_id, e.t_s) != (ev.track_id, ev.t_s) and self._window(e, e.t_s)[0] <= t_level
+            for e in self._pending
+        ):
+            return []
+        return self._scale_event(
+            (t_explained, explained), (t_level, before), unexplained_namer, named=ev.track_id
+        )
+
+    def _scale_event(
+        self,
+        explained_level: tuple[float, float],
+        new_level: tuple[float, float],
+        unexplained_namer: UnexplainedNamer | None,
+        named: int | None = None,
+    ) -> list[BasketChange]:
+        """Name, decide and account for the change from the explained level to a new one that
+        no event claimed, stamped with the time the load came to rest at the new one.
+        ``named``: a track whose event was just decided (it names nothing else)."""
+        t_explained, explained = explained_level
+        t_level, level = new_level
+        delta = level - explained
         action: Literal["add", "remove"] = "add" if delta > 0 else "remove"
         grams = abs(delta)
         # When the load left the explained level: the last settled level still at it.
@@ -777,7 +833,7 @@ class Fuser:
             offered += [(None, c) for t, c in self._dropped_removes
                         if t_explained - 1.0 <= t <= t_level]  # fmt: skip
         elif unexplained_namer is not None:
-            offered += unexplained_namer(action, start)
+            offered += [o for o in unexplained_namer(action, start) if o[0] != named]
         hints = [votes for _, votes in offered]
         track_id, candidates = self._likeliest(offered, grams, action)
         if candidates and not self.agrees(candidates[0].sku, grams):

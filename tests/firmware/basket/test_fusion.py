@@ -597,3 +597,26 @@ def test_an_item_first_seen_on_an_earlier_ones_place_is_asked_not_charged(
         )
     else:
         assert (change.type, change.sku, change.grams) == ("add", "sweet-potato", 1040)
+
+
+def test_a_change_no_event_claimed_before_the_next_gesture_is_not_swallowed() -> None:
+    """A 500 g item put in unseen while hands stayed in view until the next gesture (so the
+    scale's own check never ran between them): deciding the lemon's add must not account for
+    the 500 g too; it is the scale's own add, stamped when its load came to rest (425908)."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    for t in (10.0, 10.6, 11.2, 11.8, 12.4, 13.0):
+        fuser.add_level(t, 500.0 + (t * 10 % 2))
+    fuser.add_event(NamedEvent(5, "add", 14.0, LEMON, True, 14.4, 13.8))
+    fuser.add_level(14.5, 610.0)
+    changes = fuser.poll(
+        15.0,
+        scale_live=True,
+        certain_may_come=False,
+        last_hand_s=13.0,
+        unexplained_namer=lambda action, since_s: [],
+    )
+    assert [(c.type, c.sku or c.action, c.grams, c.t_s) for c in changes] == [
+        ("add", "lemon", 110, 14.0),
+        ("unresolved", "add", 500, 10.0),
+    ]
