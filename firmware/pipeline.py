@@ -50,6 +50,9 @@ from smartcart.catalog import Catalog
 
 # An item carried in comes into view at most this long before it weighs on the basket.
 GESTURE_S = 3.0
+# Added items remembered (their track, name and place), newest kept: more than a basket holds,
+# and bounded, since one pipeline runs for the cart's lifetime and unloading is not always seen.
+REMEMBERED_ITEMS = 64
 ON_OTHER_ITEM = 0.5  # share of an added item's box on an earlier item's place: put down on it
 STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
 
@@ -262,6 +265,9 @@ class CartPipeline:
                 box = self._boxes.get(c.track_id)
                 if box is not None:
                     self._placed[c.track_id] = (sku, box)
+                for memory in (self._accounted, self._placed):
+                    while len(memory) > REMEMBERED_ITEMS:
+                        del memory[next(iter(memory))]  # the oldest
             elif action == "remove":
                 self._accounted.pop(c.track_id, None)
 

@@ -11,7 +11,7 @@ import pytest
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import NamedEvent
-from firmware.pipeline import CartPipeline
+from firmware.pipeline import REMEMBERED_ITEMS, CartPipeline
 from smartcart.catalog import default_catalog
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -102,3 +102,21 @@ def test_a_track_lying_where_an_added_item_lies_covers_that_product() -> None:
     assert pipe._covered(17) == frozenset()  # a third of it on them
     pipe._note_basket([BasketChange("remove", T0, 30.0, sku="banana", grams=600, track_id=19)])
     assert pipe._covered(16) == frozenset()
+
+
+def test_the_pipeline_remembers_a_bounded_number_of_added_items() -> None:
+    """One pipeline runs for the cart's lifetime and unloading is not always seen."""
+    pipe = CartPipeline(
+        None,  # type: ignore[arg-type]
+        Recognizer(PEPPER),
+        default_catalog(),
+        ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)),
+        (320, 240),
+        (640, 480),
+        T0,
+    )
+    for track_id in range(REMEMBERED_ITEMS + 6):
+        pipe._boxes = {track_id: (10.0, 10.0, 50.0, 50.0)}
+        pipe._note_basket([BasketChange("add", T0, 1.0, sku="lime", grams=70, track_id=track_id)])
+    assert len(pipe._placed) == len(pipe._accounted) == REMEMBERED_ITEMS
+    assert min(pipe._placed) == 6  # the oldest went first
