@@ -28,6 +28,7 @@ live status line.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ from typing import Protocol
 
 import numpy as np
 
+from firmware.basket.change import changed_region
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
 from firmware.basket.geometry import Box, centre, overlap_fraction
@@ -54,6 +56,10 @@ GESTURE_S = 3.0
 # and bounded, since one pipeline runs for the cart's lifetime and unloading is not always seen.
 REMEMBERED_ITEMS = 64
 ON_OTHER_ITEM = 0.5  # share of an added item's box on an earlier item's place: put down on it
+VIEW_EVERY_S = 0.5  # hand-free views of the basket kept this far apart ...
+VIEWS_KEPT = 40  # ... this many (20 s)
+HAND_GONE_S = 0.5  # a view this long after the last hand seen ...
+STILL_S = 0.3  # ... and after the last motion shows the basket alone
 STAGES = ("capture", "motion", "detector", "tracker", "recognizer", "basket")
 
 
@@ -141,6 +147,10 @@ class CartPipeline:
         # Tracks whose add was emitted (and not removed) -> (SKU, its box then): where that
         # item lies, remembered after its track is lost (see ``_covered``).
         self._placed: dict[int, tuple[str, Box]] = {}
+        # Views of the basket alone (detection image), one per ``VIEW_EVERY_S``: what it looked
+        # like before an item went in unseen (see ``_vote_changed_region``). Bounded.
+        self._views: deque[tuple[float, np.ndarray]] = deque(maxlen=VIEWS_KEPT)
+        self._frame: Frame | None = None
         self._last_hand_s = -1e9  # last frame a hand was tracked
         self._t_s = 0.0  # the current frame's time
 
@@ -152,6 +162,7 @@ class CartPipeline:
     ) -> list[BasketChange]:
         """One frame (and the scale samples up to its time) -> the changes decided now."""
         t_s = self._t_s = frame.t_s
+        self._frame = frame
         self.times.frames += 1
         self.times.ns["capture"] += capture_ns
         start = time.perf_counter_ns()
@@ -163,6 +174,10 @@ class CartPipeline:
         self._levels_seen = self._settle.levels_logged
         if self._motion is None or self._motion.is_moving(frame.lores_bgr):
             self._last_motion_s = t_s
+        if self._basket_alone(t_s) and (
+            not self._views or t_s - self._views[-1][0] >= VIEW_EVERY_S
+        ):
+            self._views.append((t_s, frame.lores_bgr.copy()))
         start = self.times.add("motion", start)
         if t_s - self._last_motion_s <= self._hold_s:
             self.times.detected_frames += 1
@@ -296,7 +311,7 @@ class CartPipeline:
 
     def _name_unexplained(
         self, action: str, since_s: float
-    ) -> list[tuple[int, tuple[Candidate, ...]]]:
+    ) -> list[tuple[int | None, tuple[Candidate, ...]]]:
         """Votes for the product tracks that no emitted add accounts for and that appeared, or
         moved away from where they lay, during the gesture that changed the load (``since_s``:
         when it began to change): what may have gone in unseen by the zone (carried in under
@@ -306,7 +321,36 @@ class CartPipeline:
         if action != "add":
             return []
         recent = self._zone.arrived_since(since_s - GESTURE_S)
-        return self._votes(sorted(recent - self._accounted.keys(), reverse=True)[:3])
+        votes: list[tuple[int | None, tuple[Candidate, ...]]] = []
+        votes += self._votes(sorted(recent - self._accounted.keys(), reverse=True)[:3])
+        return votes or self._vote_changed_region(since_s)
+
+    def _basket_alone(self, t_s: float) -> bool:
+        """Nothing moves (the motion gate, where on) and no hand was seen for a while: a view
+        of the basket alone, not of a hand the detector missed."""
+        still = self._motion is None or t_s - self._last_motion_s >= STILL_S
+        return still and t_s - self._last_hand_s >= HAND_GONE_S
+
+    def _vote_changed_region(
+        self, since_s: float
+    ) -> list[tuple[int | None, tuple[Candidate, ...]]]:
+        """No track names an item that went in: the recognizer's vote on where the basket
+        changed since its last view of the basket alone before the load began to move
+        (``since_s``), if it is alone now too (else the change may be the hand)."""
+        frame = self._frame
+        if frame is None or not self._basket_alone(self._t_s):
+            return []
+        before = next((v for t, v in reversed(self._views) if t < since_s), None)
+        if before is None:
+            return []
+        box = changed_region(before, frame.lores_bgr, self._zone.polygon_px)
+        crop = None if box is None else crop_main(frame.main_bgr, box, self._scale_xy)
+        if crop is None:
+            return []
+        start = time.perf_counter_ns()
+        named = vote(self.recognizer.recognize([crop]))
+        self.times.add("recognizer", start)
+        return [(None, named)] if named else []
 
     def _name_remaining(self, removed_track: int) -> list[tuple[Candidate, ...]]:
         """Votes for the items lying in the basket in view now, but for the removed track (run

@@ -100,7 +100,7 @@ Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
 # votes) of the items vision saw from about ``since_s`` (when the load began to change) that the
 # basket does not yet account for, one per item. The add a track's vote names carries its id,
 # so the caller accounts for that track and it names no later add.
-UnexplainedNamer = Callable[[str, float], list[tuple[int, tuple[Candidate, ...]]]]
+UnexplainedNamer = Callable[[str, float], list[tuple[int | None, tuple[Candidate, ...]]]]
 # The items lying in the basket in view now, but for one track (the one being removed): their
 # votes, one tuple per item. What a remove took out is not among them.
 RemainingNamer = Callable[[int], list[tuple[Candidate, ...]]]
@@ -833,7 +833,8 @@ class Fuser:
             offered += [(None, c) for t, c in self._dropped_removes
                         if t_explained - 1.0 <= t <= t_level]  # fmt: skip
         elif unexplained_namer is not None:
-            offered += [o for o in unexplained_namer(action, start) if o[0] != named]
+            seen = unexplained_namer(action, start)
+            offered += [o for o in seen if named is None or o[0] != named]
         hints = [votes for _, votes in offered]
         track_id, candidates = self._likeliest(offered, grams, action)
         if candidates and not self.agrees(candidates[0].sku, grams):

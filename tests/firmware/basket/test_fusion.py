@@ -373,6 +373,20 @@ def test_an_add_vision_missed_is_named_by_the_items_vision_cannot_account_for() 
     assert (added.type, added.sku, added.grams, added.track_id) == ("add", "lemon", 111, 7)
 
 
+def test_an_add_no_track_showed_is_named_by_a_vote_without_a_track() -> None:
+    """No track shows the new item, but the basket's change between two views of it alone
+    does (``firmware.basket.change``): that vote names the scale's own add, with no track."""
+    fuser = basket_with_juice()
+    fuser.add_level(30.0, 1069.0 + 111.0)
+    [added] = fuser.poll(
+        31.5,
+        scale_live=True,
+        certain_may_come=False,
+        unexplained_namer=lambda a, t: [(None, LEMON)],
+    )
+    assert (added.type, added.sku, added.grams, added.track_id) == ("add", "lemon", 111, None)
+
+
 def test_an_add_vision_missed_asks_for_the_items_seen_since_the_load_began_to_move() -> None:
     fuser = basket_with_juice()
     fuser.add_level(20.0, 1069.0)  # still the juice alone

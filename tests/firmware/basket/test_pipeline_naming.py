@@ -11,6 +11,7 @@ import pytest
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import NamedEvent
+from firmware.camera import Frame
 from firmware.pipeline import REMEMBERED_ITEMS, CartPipeline
 from smartcart.catalog import default_catalog
 
@@ -120,3 +121,30 @@ def test_the_pipeline_remembers_a_bounded_number_of_added_items() -> None:
         pipe._note_basket([BasketChange("add", T0, 1.0, sku="lime", grams=70, track_id=track_id)])
     assert len(pipe._placed) == len(pipe._accounted) == REMEMBERED_ITEMS
     assert min(pipe._placed) == 6  # the oldest went first
+
+
+@pytest.mark.parametrize(("last_hand_s", "named"), [(11.0, True), (11.8, False)])
+def test_an_item_no_track_showed_is_named_where_the_basket_changed(
+    last_hand_s: float, named: bool
+) -> None:
+    """The scale's own add with no track to name it: the recognizer names the crop of where
+    the basket changed since its last view alone, if it is alone now (no hand for 0.5 s)."""
+    pipe = CartPipeline(
+        None,  # type: ignore[arg-type]  # no detection here: the views are given
+        Recognizer(PEAR),
+        default_catalog(),
+        ((0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95)),
+        (320, 240),
+        (640, 480),
+        T0,
+        motion_gate=False,
+    )
+    before = np.full((240, 320, 3), 90, np.uint8)
+    after = before.copy()
+    after[100:140, 150:190] = (40, 60, 200)  # the pear, put down unseen
+    pipe._views.append((9.0, before))
+    pipe._frame = Frame(300, 12_000_000_000, after, np.repeat(np.repeat(after, 2, 0), 2, 1))
+    pipe._t_s, pipe._last_hand_s = 12.0, last_hand_s
+    votes = pipe._name_unexplained("add", 10.0)
+    assert votes == ([(None, (Candidate("kaiser", 0.7), Candidate("green-bell-pepper", 0.2)))]
+                     if named else [])  # fmt: skip
