@@ -63,7 +63,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
@@ -100,7 +100,7 @@ Namer = Callable[[NamedEvent], tuple[Candidate, ...]]
 # votes) of the items vision saw from about ``since_s`` (when the load began to change) that the
 # basket does not yet account for, one per item. The add a track's vote names carries its id,
 # so the caller accounts for that track and it names no later add.
-UnexplainedNamer = Callable[[str, float], list[tuple[int | None, tuple[Candidate, ...]]]]
+UnexplainedNamer = Callable[[str, float], Sequence[tuple[int | None, tuple[Candidate, ...]]]]
 # The items lying in the basket in view now, but for one track (the one being removed): their
 # votes, one tuple per item. What a remove took out is not among them.
 RemainingNamer = Callable[[int], list[tuple[Candidate, ...]]]

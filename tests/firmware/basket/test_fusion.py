@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from firmware.basket.changes import Candidate
+from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
 from smartcart.catalog import default_catalog
 
@@ -465,6 +466,16 @@ def test_a_hand_resting_on_the_basket_is_no_event() -> None:
     assert fuser.poll(33.0, scale_live=True, certain_may_come=False) == []
 
 
+def polled(fuser: Fuser, times: tuple[float, ...], **options: Any) -> list[BasketChange]:
+    """The changes ``fuser`` decides when polled at each of ``times`` (scale live, no gesture
+    in view that could end in a certain event)."""
+    return [
+        c
+        for now_s in times
+        for c in fuser.poll(now_s, scale_live=True, certain_may_come=False, **options)
+    ]
+
+
 def basket_with_sweet_potato() -> Fuser:
     fuser = Fuser(default_catalog(), T0)
     fuser.add_level(1.0, 0.0)
@@ -487,11 +498,7 @@ def test_an_old_item_found_again_lets_the_new_items_event_take_the_weight() -> N
     milk = (Candidate("arla-ecological-medium-fat-milk", 0.85),)
     fuser.add_event(NamedEvent(12, "add", 19.6, milk, False, 20.0, 19.6))
     fuser.add_level(20.1, 1521.0)
-    changes = [
-        c
-        for now_s in (20.3, 20.5, 23.0)
-        for c in fuser.poll(now_s, scale_live=True, certain_may_come=False, last_hand_s=19.7)
-    ]
+    changes = polled(fuser, (20.3, 20.5, 23.0), last_hand_s=19.7)
     assert [(c.type, c.sku, c.grams) for c in changes] == [
         ("add", "arla-ecological-medium-fat-milk", 1021)
     ]
@@ -542,11 +549,7 @@ def test_an_unsure_name_of_a_product_in_the_basket_lets_a_sure_event_take_the_we
     yoghurt = (Candidate("arla-natural-mild-low-fat-yoghurt", 0.79),)
     fuser.add_event(NamedEvent(23, "add", 32.7, yoghurt, True, 33.1, 32.7))
     fuser.add_level(33.0, 2046.0)
-    changes = [
-        c
-        for now_s in (33.2, 33.6, 36.0)
-        for c in fuser.poll(now_s, scale_live=True, certain_may_come=False, last_hand_s=33.0)
-    ]
+    changes = polled(fuser, (33.2, 33.6, 36.0), last_hand_s=33.0)
     assert [(c.type, c.sku, c.grams) for c in changes] == [
         ("add", "arla-natural-mild-low-fat-yoghurt", 1020)
     ]
@@ -569,13 +572,7 @@ def test_an_item_lying_on_an_earlier_one_is_not_named_as_it(on_bananas: bool) ->
         return frozenset({"banana"}) if on_bananas and track_id == 16 else frozenset()
 
     fuser.add_level(23.0, 739.0)
-    changes = [
-        c
-        for now_s in (23.6, 26.0)
-        for c in fuser.poll(
-            now_s, scale_live=True, certain_may_come=False, last_hand_s=23.0, covered=covered
-        )
-    ]
+    changes = polled(fuser, (23.6, 26.0), last_hand_s=23.0, covered=covered)
     if on_bananas:
         assert [(c.type, [x.sku for x in c.candidates], c.grams) for c in changes] == [
             ("unresolved", ["ginger", "banana"], 139)

@@ -35,18 +35,24 @@ class Recognizer:
         return [Rec(self.top) for _ in crops]
 
 
-def name_second_add(vote: tuple[tuple[str, float], ...], first: list[BasketChange]) -> tuple:
-    """Track 11's add of a green pepper (the changes ``first``), then a second add of track 11
-    whose crops vote ``vote``: the names it is given."""
-    pipe = CartPipeline(
-        None,  # type: ignore[arg-type]  # no frames here: only naming
+def pipeline(vote: tuple[tuple[str, float], ...] = PEPPER, **options: object) -> CartPipeline:
+    """A pipeline for naming alone: no detector, every crop shows ``vote``."""
+    return CartPipeline(
+        None,  # type: ignore[arg-type]  # no detection here: tests feed what it would see
         Recognizer(vote),
         default_catalog(),
         ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)),
         (320, 240),
         (640, 480),
         T0,
+        **options,  # type: ignore[arg-type]
     )
+
+
+def name_second_add(vote: tuple[tuple[str, float], ...], first: list[BasketChange]) -> tuple:
+    """Track 11's add of a green pepper (the changes ``first``), then a second add of track 11
+    whose crops vote ``vote``: the names it is given."""
+    pipe = pipeline(vote)
     pipe._note_basket(first)
     pipe._bank.offer(11, 0.9, np.zeros((8, 8, 3), np.uint8))
     names = pipe._name_event(NamedEvent(11, "add", 21.0, (), False, 21.4))
@@ -84,15 +90,7 @@ def test_second_add_of_a_track(vote: tuple, first: list[BasketChange], expected:
 def test_a_track_lying_where_an_added_item_lies_covers_that_product() -> None:
     """The pipeline remembers where each added item lay, after its track is lost; a track
     whose box lies mostly there covers that product, until that product is removed."""
-    pipe = CartPipeline(
-        None,  # type: ignore[arg-type]  # no frames here: only the basket's memory
-        Recognizer(PEPPER),
-        default_catalog(),
-        ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)),
-        (320, 240),
-        (640, 480),
-        T0,
-    )
+    pipe = pipeline()
     pipe._boxes = {1: (100.0, 60.0, 200.0, 160.0)}
     pipe._note_basket([BasketChange("add", T0, 4.0, sku="banana", grams=600, track_id=1)])
     pipe._boxes = {  # the bananas' track is lost; a ginger on them, a lemon beside them
@@ -107,15 +105,7 @@ def test_a_track_lying_where_an_added_item_lies_covers_that_product() -> None:
 
 def test_the_pipeline_remembers_a_bounded_number_of_added_items() -> None:
     """One pipeline runs for the cart's lifetime and unloading is not always seen."""
-    pipe = CartPipeline(
-        None,  # type: ignore[arg-type]
-        Recognizer(PEPPER),
-        default_catalog(),
-        ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)),
-        (320, 240),
-        (640, 480),
-        T0,
-    )
+    pipe = pipeline()
     for track_id in range(REMEMBERED_ITEMS + 6):
         pipe._boxes = {track_id: (10.0, 10.0, 50.0, 50.0)}
         pipe._note_basket([BasketChange("add", T0, 1.0, sku="lime", grams=70, track_id=track_id)])
@@ -129,16 +119,7 @@ def test_an_item_no_track_showed_is_named_where_the_basket_changed(
 ) -> None:
     """The scale's own add with no track to name it: the recognizer names the crop of where
     the basket changed since its last view alone, if it is alone now (no hand for 0.5 s)."""
-    pipe = CartPipeline(
-        None,  # type: ignore[arg-type]  # no detection here: the views are given
-        Recognizer(PEAR),
-        default_catalog(),
-        ((0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95)),
-        (320, 240),
-        (640, 480),
-        T0,
-        motion_gate=False,
-    )
+    pipe = pipeline(PEAR, motion_gate=False)  # no motion gate: "alone" is no hand alone
     before = np.full((240, 320, 3), 90, np.uint8)
     after = before.copy()
     after[100:140, 150:190] = (40, 60, 200)  # the pear, put down unseen
