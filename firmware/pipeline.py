@@ -21,6 +21,10 @@ Per frame:
    still in progress (``gesture_pending``), so uncertain events wait only while a certain one
    may still claim their weight.
 
+The basket's memory, for naming: where each added item lay (``_covered``: a new item put down
+on an old one shows the old one's pixels), and views of the basket alone (a change the scale
+saw that no track names is named where the basket changed, ``firmware.basket.change``).
+
 ``StageTimes`` accumulates per-stage wall time (``time.perf_counter_ns``) for ``bench`` and the
 live status line.
 """
@@ -56,7 +60,7 @@ GESTURE_S = 3.0
 # and bounded, since one pipeline runs for the cart's lifetime and unloading is not always seen.
 REMEMBERED_ITEMS = 64
 ON_OTHER_ITEM = 0.5  # share of an added item's box on an earlier item's place: put down on it
-VIEW_EVERY_S = 0.5  # hand-free views of the basket kept this far apart ...
+VIEW_EVERY_S = 0.5  # views of the basket alone kept this far apart ...
 VIEWS_KEPT = 40  # ... this many (20 s)
 HAND_GONE_S = 0.5  # a view this long after the last hand seen ...
 STILL_S = 0.3  # ... and after the last motion shows the basket alone
