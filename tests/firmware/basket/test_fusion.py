@@ -476,13 +476,14 @@ def polled(fuser: Fuser, times: tuple[float, ...], **options: Any) -> list[Baske
     ]
 
 
-def basket_with_sweet_potato() -> Fuser:
+def basket_with(sku: str, grams: float) -> Fuser:
+    """An empty basket, then one ``sku`` of ``grams`` added and confirmed at 3 s (track 4)."""
     fuser = Fuser(default_catalog(), T0)
     fuser.add_level(1.0, 0.0)
-    fuser.add_event(NamedEvent(4, "add", 3.0, (Candidate("sweet-potato", 0.9),), True, 3.4, 3.0))
-    fuser.add_level(3.5, 500.0)
+    fuser.add_event(NamedEvent(4, "add", 3.0, (Candidate(sku, 0.9),), True, 3.4, 3.0))
+    fuser.add_level(3.5, grams)
     [change] = fuser.poll(4.5, scale_live=True, certain_may_come=False, last_hand_s=3.0)
-    assert (change.sku, change.grams) == ("sweet-potato", 500)
+    assert (change.type, change.sku, change.grams) == ("add", sku, round(grams))
     return fuser
 
 
@@ -490,7 +491,7 @@ def test_an_old_item_found_again_lets_the_new_items_event_take_the_weight() -> N
     """A milk carton put down on a sweet potato already in the basket: the potato's track is
     lost and found again over the basket (an uncertain add named as the potato), before the
     carton's own uncertain add; the weight is the carton's (feed 425304)."""
-    fuser = basket_with_sweet_potato()
+    fuser = basket_with("sweet-potato", 500.0)
     potato = NamedEvent(14, "add", 19.13, (Candidate("sweet-potato", 0.76),), False, 19.2, 18.7)
     fuser.add_event(potato)
     fuser.add_level(19.4, 1520.0)
@@ -505,7 +506,7 @@ def test_an_old_item_found_again_lets_the_new_items_event_take_the_weight() -> N
 
 
 def test_a_second_item_of_a_product_in_the_basket_waits_only_for_the_hand() -> None:
-    fuser = basket_with_sweet_potato()
+    fuser = basket_with("sweet-potato", 500.0)
     fuser.add_event(NamedEvent(9, "add", 10.0, (Candidate("sweet-potato", 0.8),), False, 10.4, 9.6))
     fuser.add_level(10.3, 950.0)
     assert fuser.poll(10.6, scale_live=True, certain_may_come=False, last_hand_s=10.5) == []
@@ -517,13 +518,7 @@ def test_a_question_about_an_item_found_again_puts_what_is_new_first() -> None:
     """An uncertain add whose crops show mostly the pineapple already in the basket (the sour
     milk was put down on it): both fit the new 1,070 g, and the new product is asked first
     (feed 425312)."""
-    fuser = Fuser(default_catalog(), T0)
-    fuser.add_level(1.0, 0.0)
-    fuser.add_event(NamedEvent(4, "add", 3.0, (Candidate("pineapple", 0.9),), True, 3.4, 3.0))
-    fuser.add_level(3.5, 1190.0)
-    assert [c.sku for c in fuser.poll(4.5, scale_live=True, certain_may_come=False)] == [
-        "pineapple"
-    ]
+    fuser = basket_with("pineapple", 1190.0)
     seen = (Candidate("pineapple", 0.43), Candidate("arla-sour-milk", 0.28))
     fuser.add_event(NamedEvent(30, "add", 32.7, seen, False, 33.1, 32.7))
     fuser.add_level(33.0, 2261.0)
@@ -537,11 +532,7 @@ def test_an_unsure_name_of_a_product_in_the_basket_lets_a_sure_event_take_the_we
     certain add named unsurely as the juice, before the yoghurt's own sure add; the weight is
     the yoghurt's, and the juice is not added twice (feed 425310)."""
     juice = "god-morgon-orange-red-grapefruit-juice"
-    fuser = Fuser(default_catalog(), T0)
-    fuser.add_level(1.0, 0.0)
-    fuser.add_event(NamedEvent(8, "add", 14.0, (Candidate(juice, 0.9),), True, 14.4, 14.0))
-    fuser.add_level(14.5, 1026.0)
-    assert [c.sku for c in fuser.poll(15.5, scale_live=True, certain_may_come=False)] == [juice]
+    fuser = basket_with(juice, 1026.0)
     nudged = (Candidate(juice, 0.3), Candidate("god-morgon-red-grapefruit-juice", 0.16))
     fuser.add_event(NamedEvent(22, "add", 31.9, nudged, True, 31.95, 31.5))
     fuser.add_level(32.3, 2046.0)
@@ -560,11 +551,7 @@ def test_an_item_lying_on_an_earlier_one_is_not_named_as_it(on_bananas: bool) ->
     """A ginger put down on the bananas: its crops are mostly banana, banana is in the
     basket, and its box lies on the bananas' place, so the vote is no confirmation and the
     runner-up is asked first (feed 425405). On its own, a second banana is confirmed."""
-    fuser = Fuser(default_catalog(), T0)
-    fuser.add_level(1.0, 0.0)
-    fuser.add_event(NamedEvent(1, "add", 3.0, (Candidate("banana", 0.9),), True, 3.4, 3.0))
-    fuser.add_level(3.5, 600.0)
-    assert [c.sku for c in fuser.poll(4.5, scale_live=True, certain_may_come=False)] == ["banana"]
+    fuser = basket_with("banana", 600.0)
     seen = (Candidate("banana", 0.8), Candidate("ginger", 0.12))
     fuser.add_event(NamedEvent(16, "add", 22.8, seen, True, 22.8, 22.4))
 
@@ -589,7 +576,7 @@ def test_an_item_first_seen_on_an_earlier_ones_place_is_asked_not_charged(
     begins over the basket, its crops show the potato, and no other event comes. It is asked
     (nothing else it names fits 1,040 g, so the potato stays first), not charged as a second
     potato at 2.6x a potato's weight (feed 425710). Found elsewhere, a second sweet potato."""
-    fuser = basket_with_sweet_potato()
+    fuser = basket_with("sweet-potato", 500.0)
     seen = (Candidate("sweet-potato", 0.85), Candidate("lemon", 0.1))
     fuser.add_event(NamedEvent(18, "add", 22.7, seen, False, 23.1, 22.3))
     fuser.add_level(23.0, 1540.0)
