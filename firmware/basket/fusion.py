@@ -25,16 +25,19 @@ while a certain event is pending or the caller says one may still come, i.e. a g
 progress; otherwise there is nothing to wait for), and an event whose window overlaps a claimed
 change of the same direction sees no change.
 
-Early confirmation (per-unit products): the settled level needs a still window after the hand's
-press and the load's bounce, most of a second on a 10 Hz scale. Before it, an event whose
-recognizer is sure is confirmed from the newest raw samples (at least ``early_samples``, the
-last ``early_window_s``) once the hand is gone. For an add they count from ``early_release_s``
-after it came to rest and was let go (the zone's ``t_s``, not its decision ``rest_s`` later:
-0.3-0.4 s earlier), and only once the load has come down from its peak since the item touched
-down (the press released; a hand still pressing makes a flat plateau that no spread test can
-tell from the load). Every one of those samples, not just their median, must agree with the top
-SKU, so a ringing load waits until the ringing no longer matters; the median is the grams.
-Per-kg products are charged by the gram: they always wait for the settled level.
+Early confirmation: the settled level needs a still window after the hand's press and the
+load's bounce, most of a second on a 10 Hz scale. Before it, an event whose recognizer is sure
+is confirmed from the newest raw samples (at least ``early_samples``, the last
+``early_window_s``) once the hand is gone. For an add they count from ``early_release_s`` after
+it came to rest and was let go (the zone's ``t_s``, not its decision ``rest_s`` later), and only
+once no press can be in them: the load has come down from its peak since the item touched down
+(the press released, seen on the scale: the zone sees the item stop moving only once the hand
+uncovers it, often after the release), or every sample was taken once no hand was in view (a
+hand still pressing makes a flat plateau that no spread test can tell from the load). Every one
+of those samples, not just their median, must agree with the top SKU, so a ringing load waits
+until the ringing no longer matters; the median is the grams. A per-kg product is charged by
+the gram, so its samples must also span a full swing of the ringing and lie as close together
+as a settled level's.
 
 The basket ledger (``firmware.basket.ledger``) holds what has been emitted. A remove names what
 is in the basket: among the held items whose own measured grams fit the weight that left,
@@ -66,7 +69,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.ledger import BasketLedger
@@ -111,6 +114,13 @@ SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchd
 # A hand pressing an item down can make a settled level this long before the add's window
 # starts (the zone sees a held item stop moving up to ~1.5 s after it touched down).
 PRESS_LOOKBACK_S = 1.5
+# Samples taken this long after the last hand left the view carry no press (the load's ramp).
+HAND_OFF_S = 0.1
+# A per-kg item is charged by its early samples only once they span a full swing of the load's
+# ringing (3 Hz) and lie as close together as a settled level's (``SettleDetector``).
+EARLY_KG_SPAN_S = 0.3
+EARLY_KG_SPREAD_G = 4.0
+EARLY_KG_SPREAD = 0.03
 PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
 # A per-kg product "fits" almost any weight, so a per-kg runner-up far behind the favourite (a
 # 0.07 vine tomato behind a 0.55 pepper) does not pass for the weight's explanation; a per-unit
@@ -120,6 +130,17 @@ RUNNER_UP_SHARE = 0.25
 # error folded in): loose produce varies (a big and a small apple), packaged goods hardly.
 PRODUCE_SPREAD = 0.2
 PACKAGED_SPREAD = 0.05
+
+
+class _Early(NamedTuple):
+    """The newest raw samples' net change of an event, before a settled level exists."""
+
+    first_s: float  # first sample's time
+    last_s: float
+    median: float
+    low: float
+    high: float
+    before: float  # the load before the event's gesture
 
 
 class Fuser:
@@ -366,12 +387,34 @@ class Fuser:
         seen = [g for t, g in self._samples if t >= self._moved(ev)]
         return bool(seen) and min(seen) > before - self.min_change_g
 
-    def _early(self, ev: NamedEvent) -> tuple[float, float, float, float] | None:
-        """(first sample's t, median, low, high) of the net change over the newest raw samples
-        since the hand is gone (add: the zone saw it go; remove: the lift and its ramp), or
-        None while there are too few or, for an add, the press is not seen released."""
+    def _early(self, ev: NamedEvent) -> _Early | None:
+        """The net change over the newest raw samples since the hand is gone (add: the zone saw
+        it go; remove: the lift and its ramp), or None while there are too few or, for an add,
+        the press may still be on: not seen released (the load come down from its peak since
+        touchdown) and the samples not all taken once no hand was in view."""
         # An add's t_s is when it came to rest, let go; a remove's samples follow its lift.
         since = ev.t_s + self.early_release_s if ev.action == "add" else self._moved(ev) + 0.3
+        early = self._early_since(ev, since)
+        if early is None or ev.action != "add":
+            return early
+        peak = self._peak_since_touchdown(early.before + early.median / 2) - early.before
+        if peak - early.median >= self.min_change_g:
+            return early  # the press released
+        # Maybe still the hand's press, unless no hand was in view for any of the samples.
+        return self._early_since(ev, max(since, self._last_hand_s + HAND_OFF_S))
+
+    def _peak_since_touchdown(self, half_g: float) -> float:
+        """The highest raw sample since the load last rose through ``half_g`` (half an add's
+        net change): the item's touchdown, seen by the scale; the zone sees the item stop
+        moving only once the hand uncovers it, often after the press was released."""
+        peak = -math.inf
+        for _, g in reversed(self._samples):
+            if g < half_g:
+                break
+            peak = max(peak, g)
+        return peak
+
+    def _early_since(self, ev: NamedEvent, since: float) -> _Early | None:
         recent = [(t, g) for t, g in self._samples if t >= since]
         if recent:
             recent = [(t, g) for t, g in recent if t >= recent[-1][0] - self.early_window_s]
@@ -382,23 +425,24 @@ class Fuser:
         before = self._level_before(ev, w0, now_g)
         sign = 1.0 if ev.action == "add" else -1.0
         net = sorted(sign * (g - before) for _, g in recent)
-        median = net[len(net) // 2]
-        if ev.action == "add":
-            touched = self._moved(ev) - 0.1
-            peak = max(g for t, g in self._samples if t >= touched) - before
-            if peak - median < self.min_change_g:
-                return None  # no release seen: maybe still the hand's press
-        return recent[0][0], median, net[0], net[-1]
+        return _Early(recent[0][0], recent[-1][0], net[len(net) // 2], net[0], net[-1], before)
 
-    def _early_confirms(self, ev: NamedEvent, early: tuple[float, float, float, float]) -> bool:
-        """The sure top SKU is sold per unit and agrees with every early sample."""
+    def _early_confirms(self, ev: NamedEvent, early: _Early) -> bool:
+        """The sure top SKU agrees with every early sample; one sold per kg also needs samples
+        as tight as a settled level's over a full swing of the load's ringing (its grams are
+        the price)."""
         top = ev.candidates[0] if ev.candidates else None
         if top is None or top.score < self.min_confidence or top.sku in self._suspect_names(ev):
             return False
         product = self.catalog.get(top.sku)
-        if product is None or product.pricing is not Pricing.PER_UNIT:
-            return False  # per kg: charged by the gram, so it waits for the settled level
-        _, median, low, high = early
+        if product is None:
+            return False
+        median, low, high = early.median, early.low, early.high
+        if product.pricing is Pricing.PER_KG and (
+            early.last_s - early.first_s < EARLY_KG_SPAN_S
+            or high - low > EARLY_KG_SPREAD_G + EARLY_KG_SPREAD * median
+        ):
+            return False
         if ev.action == "remove" and len(self.ledger.fitting(median, self.agrees)) > 1:
             return False  # items of several products weigh that: see what remains (``poll``)
         return (
@@ -452,21 +496,21 @@ class Fuser:
                 and (waited_s < self.wait_s or (not hands_away and waited_s < self.hand_wait_s))
             ):
                 early = self._early(ev)
-                if early is not None and not self._claimed_overlap(ev, early[0]):
+                if early is not None and not self._claimed_overlap(ev, early.first_s):
                     if namer is not None and not ev.candidates:
                         ev = replace(ev, candidates=namer(ev))  # once: cached on the event
                     if self._early_confirms(ev, early):
                         top = ev.candidates[0]
-                        if ev.action == "remove" and early[0] > ev.t_s:
-                            ev = replace(ev, t_s=early[0])  # lost before the lift: see below
+                        if ev.action == "remove" and early.first_s > ev.t_s:
+                            ev = replace(ev, t_s=early.first_s)  # lost before the lift: see below
                         at = self.t0_utc + timedelta(seconds=ev.t_s)
                         out.append(self._emit(BasketChange(
-                            ev.action, at, ev.t_s, sku=top.sku, grams=round(early[1]),
+                            ev.action, at, ev.t_s, sku=top.sku, grams=round(early.median),
                             confidence=top.score, track_id=ev.track_id)))  # fmt: skip
-                        self._claimed.append((*self._window(ev, early[0]), ev.action, True))
+                        self._claimed.append((*self._window(ev, early.first_s), ev.action, True))
                         # Decided before the load settled: the next settled level is
                         # this change's, whatever the early samples' estimate said.
-                        self._resettle_after = early[0]
+                        self._resettle_after = early.first_s
                         continue
                 still.append(ev)
                 continue

@@ -131,15 +131,16 @@ class BasketZone:
     def gesture_pending(self, t_s: float) -> bool:
         """Whether a certain event may still come from what is in view now: an item seen
         coming in is over the basket but not yet at rest, or an item in the basket is being
-        lifted (fusion holds uncertain events back meanwhile, so the certain one claims the
-        weight)."""
+        lifted: carried ``travel_px`` from where it lay within ``rest_s`` (fusion holds
+        uncertain events back meanwhile, so the certain one claims the weight)."""
         for st in self._items.values():
             if t_s - st.last_seen_t_s > self.exit_s:
                 continue
             if st.came_from_outside and st.inside and not st.in_basket:
                 return True
-            moving = st.last_seen_t_s - st.anchor_t_s < self.rest_s
-            if st.in_basket and st.left_rest_t_s is not None and moving:
+            # Not a box jittering as a hand or a new item beside it covers part of it: that
+            # held uncertain adds back 0.5-1 s for no lift at all.
+            if st.in_basket and st.last_seen_t_s - st.moved_t_s < self.rest_s:
                 return True
         return False
 

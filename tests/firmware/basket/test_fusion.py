@@ -198,17 +198,48 @@ def test_early_samples_must_all_agree() -> None:
 
 
 def test_a_hand_still_pressing_is_no_early_weight() -> None:
-    """A flat plateau with no release from the peak may be the hand pressing (here 30 g, and
-    140 g would pass for a lemon)."""
+    """A flat plateau with no release from the peak, a hand in view, may be the hand pressing
+    (here 30 g, and 140 g would pass for a lemon)."""
     fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (10.25, 641.0), (10.35, 639.0), (10.45, 640.0))
     fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.05, 9.0))
-    assert fuser.poll(10.45, scale_live=True) == []
+    assert fuser.poll(10.45, scale_live=True, last_hand_s=10.4) == []
     fuser.add_level(10.7, 609.0)  # released: the lemon alone
     [change] = fuser.poll(11.3, scale_live=True)
     assert (change.type, change.grams) == ("add", 109)
 
 
-def test_per_kg_waits_for_the_settled_level() -> None:
+def test_no_hand_in_view_means_no_press() -> None:
+    """The same flat plateau, every sample taken once no hand was in view: nothing presses,
+    so it is the load."""
+    fuser = early_fuser((9.0, 500.0), (9.2, 612.0), (10.25, 611.0), (10.35, 609.0), (10.45, 610.0))
+    fuser.add_event(NamedEvent(1, "add", 10.0, LEMON, True, 10.05, 9.0))
+    assert fuser.poll(10.45, scale_live=True, last_hand_s=10.3) == []  # too few since
+    fuser.add_sample(10.55, 611.0)
+    fuser.add_sample(10.65, 610.0)
+    [change] = fuser.poll(10.65, scale_live=True, last_hand_s=10.3)
+    assert (change.type, change.grams) == ("add", 110)
+
+
+def test_the_release_is_seen_on_the_scale_though_the_zone_saw_the_item_stop_late() -> None:
+    """The zone sees an item stop moving only once the hand uncovers it, here after the press
+    was released: the release is the load's fall from its peak since the item touched down."""
+    fuser = early_fuser(*PRESS_AND_RELEASE, (10.25, 612.0), (10.35, 610.0), (10.45, 611.0))
+    fuser.add_sample(10.55, 612.0)
+    fuser.add_event(NamedEvent(1, "add", 10.2, LEMON, True, 10.25, 10.2))
+    [change] = fuser.poll(10.55, scale_live=True, last_hand_s=10.55)
+    assert (change.type, change.grams) == ("add", 111)
+
+
+def test_per_kg_is_charged_early_by_samples_as_tight_as_a_settled_level() -> None:
+    fuser = early_fuser(*PRESS_AND_RELEASE, (10.25, 632.0), (10.35, 630.0))
+    fuser.add_event(NamedEvent(1, "add", 10.0, BANANA, True, 10.05, 9.0))
+    assert fuser.poll(10.35, scale_live=True) == []  # not yet a full swing of the ringing
+    fuser.add_sample(10.55, 631.0)
+    [change] = fuser.poll(10.55, scale_live=True)
+    assert (change.type, change.sku, change.grams) == ("add", "banana", 131)
+
+
+def test_per_kg_waits_for_the_settled_level_while_the_load_rings() -> None:
     fuser = early_fuser(*PRESS_AND_RELEASE, (10.25, 640.0), (10.35, 628.0), (10.45, 633.0))
     fuser.add_event(NamedEvent(1, "add", 10.0, BANANA, True, 10.05, 9.0))
     assert fuser.poll(10.45, scale_live=True) == []  # charged by the gram: no early grams

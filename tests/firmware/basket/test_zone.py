@@ -206,6 +206,21 @@ def test_gesture_pending_while_an_item_comes_in_or_is_lifted() -> None:
     assert not any(pending[36:])  # crossed out: the remove is decided
 
 
+def test_a_box_jittering_in_the_basket_is_no_lift() -> None:
+    """A hand or a new item beside an item in the basket covers part of it: its box, and so its
+    centre, shifts by a few pixels (more than ``rest_px``, less than ``travel_px``). That is no
+    lift, so no gesture is pending (uncertain events need not wait for one)."""
+    zone = BasketZone(POLYGON, (320, 240), rest_s=0.4)
+    jitter = [(IN[0] + dx, IN[1]) for dx in (5, 0, 6, 2, 7, 0)]
+    frames = ADD + [f for xy in jitter for f in hold(2, (1, PRODUCT, xy))]
+    pending = []
+    for i, f in enumerate(frames):
+        t = i / FPS
+        zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t)
+        pending.append(zone.gesture_pending(t))
+    assert not any(pending[21:])
+
+
 def test_an_item_lost_under_the_hand_and_found_again_at_rest_is_an_uncertain_add() -> None:
     zone = BasketZone(POLYGON, (320, 240))
     nudged = (IN[0] + 6, IN[1])
