@@ -67,14 +67,17 @@ class BasketLedger:
 
         return min(self._items, key=cost)
 
-    def fitting(self, grams: float, agrees: Callable[[str, float], bool]) -> tuple[str, ...]:
+    def fitting(
+        self, grams: float, agrees: Callable[[str, float], bool], slack: float = 1.0
+    ) -> tuple[str, ...]:
         """SKUs of held items that a remove of ``grams`` fits, best fit first: measured grams
-        when the item has them, else the catalog's judgement (``agrees``)."""
+        (within ``slack`` times the same-item tolerance) when the item has them, else the
+        catalog's judgement (``agrees``)."""
         fits: list[tuple[float, str]] = []
         for item in self._items:
             if item.grams is not None:
                 off = abs(item.grams - grams)
-                if off <= max(SAME_ITEM_G, SAME_ITEM_REL * item.grams):
+                if off <= slack * max(SAME_ITEM_G, SAME_ITEM_REL * item.grams):
                     fits += [(off, sku) for sku in item.skus[:1]]
             else:
                 fits += [(float("inf"), sku) for sku in item.skus[:1] if agrees(sku, grams)]

@@ -372,6 +372,21 @@ def test_a_remove_names_what_is_in_the_basket() -> None:
     assert (removed.type, removed.sku, removed.grams) == ("remove", "god-morgon-orange-juice", 1067)
 
 
+def test_a_sure_remove_name_whose_item_weighed_far_from_what_left_yields_to_one_that_fits() -> None:
+    """A vine tomato (429 g) and a papaya (482 g) lie in the basket; the tomato's track slid onto
+    the papaya and is lifted with it, named vine tomato. 488 g left: the papaya's own weight,
+    not the tomato's (feed 426603). Both products "agree" by the catalog's tolerance."""
+    fuser = basket_with("vine-tomato", 429.0)
+    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("papaya", 0.9),), True, 8.4, 7.8))
+    fuser.add_level(8.5, 911.0)
+    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
+    assert (added.type, added.sku) == ("add", "papaya")
+    fuser.add_event(NamedEvent(4, "remove", 13.3, (Candidate("vine-tomato", 0.7),), True, 13.5, 12.8))
+    fuser.add_level(13.4, 423.0)
+    [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
+    assert (removed.type, removed.sku, removed.grams) == ("remove", "papaya", 488)
+
+
 def test_a_weight_change_no_event_explains_is_the_scales_own_event() -> None:
     fuser = basket_with_juice()
     # The tracker lost the carton under the grasping hand: no remove from vision at all.
