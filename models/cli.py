@@ -253,9 +253,12 @@ def retrain(
         members.append(export_member(stage2, work / "members" / f"seed{member_seed}.onnx"))
     release_ensemble(choose_ensemble(members)[0])
     evaluate_recognizer_cli(record=True)
-    # The demo store's head: its "recorded" crops are the simulator's, seeds 2 and 4.
-    crops_store = generate_crops(work / "crops-store", 7500, seed=4).parent
-    store_head.release(*store_head.fit_store_head([crops_train, crops_store], crops_val))
+    # The demo store's head: its "recorded" crops are the simulator's, seeds 2, 4 and 5.
+    crops_store = [
+        generate_crops(work / "crops-store-4", 7500, seed=4).parent,
+        generate_crops(work / "crops-store-5", 15000, seed=5).parent,
+    ]
+    store_head.release(*store_head.fit_store_head([crops_train, *crops_store], crops_val))
     data = work / "detector-data"
     generate(data, detector_images, seed=1, size_px=INPUT_WH_PX)
     det_run = train_det(
