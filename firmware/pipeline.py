@@ -121,6 +121,9 @@ class CartPipeline:
         self._last_motion_s = -1e9
         self._tracker = ByteTracker()
         self._bank = CropBank(k=4)
+        # track id -> (ids of the crops it was voted on, vote): asked again while an event
+        # waits for a name, a track whose best crops did not change is not recognized again.
+        self._voted: dict[int, tuple[tuple[int, ...], tuple[Candidate, ...]]] = {}
         self._zone = BasketZone(
             [(x * lw, y * lh) for x, y in polygon_norm],
             lores_wh,
@@ -249,6 +252,7 @@ class CartPipeline:
         live = {t.track_id for t in tracks} | self._zone.tracked()
         self._bank.keep_only(live)
         self._names = {k: v for k, v in self._names.items() if k in live}
+        self._voted = {k: v for k, v in self._voted.items() if k in live}
         return start
 
     def _name_event(self, ev: NamedEvent) -> tuple[Candidate, ...]:
@@ -327,7 +331,9 @@ class CartPipeline:
         recent = self._zone.arrived_since(since_s - GESTURE_S)
         votes: list[tuple[int | None, tuple[Candidate, ...]]] = []
         votes += self._votes(sorted(recent - self._accounted.keys(), reverse=True)[:3])
-        return votes or self._vote_changed_region(since_s)
+        # Where the basket changed too: a track may show an old item found again while the new
+        # one's pixels went to an old track (426701: an orange put down on a juice carton).
+        return votes + self._vote_changed_region(since_s)
 
     def _basket_alone(self, t_s: float) -> bool:
         """Nothing moves (the motion gate, where on) and no hand was seen for a while: a view
@@ -371,7 +377,10 @@ class CartPipeline:
         for track_id in track_ids:
             crops = self._bank.crops(track_id)
             if crops:
-                named.append((track_id, vote(self.recognizer.recognize(crops))))
+                key = tuple(id(c) for c in crops)
+                if track_id not in self._voted or self._voted[track_id][0] != key:
+                    self._voted[track_id] = (key, vote(self.recognizer.recognize(crops)))
+                named.append((track_id, self._voted[track_id][1]))
             elif self._names.get(track_id):
                 named.append((track_id, self._names[track_id]))
         self.times.add("recognizer", start)

@@ -27,7 +27,8 @@ def changed_region(
     before_bgr: np.ndarray, after_bgr: np.ndarray, polygon_px: Sequence[tuple[float, float]]
 ) -> Box | None:
     """The bounding box (pixels of these images) of the largest region inside the polygon
-    that differs between two views of the same size; None when nothing sizeable changed."""
+    that differs between two views of the same size, one not touching its rim if any (an arm
+    reaches in across it); None when nothing sizeable changed."""
     if before_bgr.shape != after_bgr.shape:
         raise ValueError(f"views differ in size: {before_bgr.shape} vs {after_bgr.shape}")
     h, w = after_bgr.shape[:2]
@@ -44,13 +45,15 @@ def changed_region(
     rim = inside - cv2.erode(inside, np.ones((2 * RIM_PX + 1,) * 2, np.uint8))
     reaching_in = set(np.unique(labels[rim > 0]).tolist())
     regions = [
-        (int(area), int(x), int(y), int(bw), int(bh))
+        (label not in reaching_in, int(area), int(x), int(y), int(bw), int(bh))
         for label, (x, y, bw, bh, area) in enumerate(stats[:count])
-        if label != 0 and label not in reaching_in
+        if label != 0
     ]
     if not regions:
         return None
-    area, x, y, bw, bh = max(regions)
+    # Else an item lying against the rim (426702: a milk carton put down at the basket's
+    # side): the caller asks only once no hand has been in view.
+    _, area, x, y, bw, bh = max(regions)
     if area < MIN_AREA * w * h:
         return None
     mx, my = MARGIN * bw, MARGIN * bh

@@ -162,6 +162,7 @@ class Fuser:
         early_release_s: float = 0.15,
         unexplained_min_g: float = 15.0,
         unexplained_after_s: float = 1.0,
+        unnamed_wait_s: float = 2.0,
         hands_away_s: float = 0.5,
         hand_wait_s: float = 5.0,
     ) -> None:
@@ -173,6 +174,9 @@ class Fuser:
         self.weight_tolerance = weight_tolerance
         self.per_kg_range = per_kg_range
         self.min_change_g = min_change_g
+        # No product weighs under twice this: a net change smaller than it is a level read
+        # again (a load still ringing when an event took it), not an item.
+        self.min_item_g = max(min_change_g, min(p.unit_weight_g for p in catalog.by_class_id()) / 2)
         self.quiet_s = quiet_s
         self.add_before_s = add_before_s
         self.remove_before_s = remove_before_s
@@ -183,6 +187,9 @@ class Fuser:
         self.early_release_s = early_release_s
         self.unexplained_min_g = unexplained_min_g
         self.unexplained_after_s = unexplained_after_s
+        # An add the scale alone saw and nothing in view names yet waits this long for a name:
+        # the item's track has no still crops yet, the basket is not yet alone in view.
+        self.unnamed_wait_s = unnamed_wait_s
         # A hand resting on the basket weighs like an item: the scale alone reports a change
         # only once no hand has been in view this long.
         self.hands_away_s = hands_away_s
@@ -363,19 +370,27 @@ class Fuser:
         w0, _ = self._window(ev, after[0])
         before = self._level_before(ev, w0, after[1])
         change = after[1] - before if ev.action == "add" else before - after[1]
-        return change if change >= self.min_change_g else False
+        return change if change >= self.min_item_g else False
 
     def _scale_saw_nothing(self, ev: NamedEvent) -> bool:
         """The load settled after the gesture at the level it had well before it (``quiet_s``
         before the item moved, so a late track cannot hide its own weight step): nothing went
-        in or out. Every catalog product weighs several times ``min_change_g``, so a real add
-        or remove always moves the settled level."""
+        in or out. Every catalog product weighs at least twice ``min_item_g``, so a real add
+        or remove always moves the settled level that far. A move in between that an event of
+        the other direction confirmed is that event's (426801: a carton's track found again on
+        the pear beside it as the carton left), not this one's hidden step."""
         after = self._after(ev)
         if after is None:
             return False
         w0, _ = self._window(ev, after[0])
-        levels = (self._level_at(w0 - self.quiet_s), self._level_at(w0))
-        return all(abs(after[1] - level) < self.min_change_g for level in levels)
+        if abs(after[1] - self._level_at(w0)) >= self.min_item_g:
+            return False
+        if abs(after[1] - self._level_at(w0 - self.quiet_s)) < self.min_item_g:
+            return True
+        return any(
+            agreed and action != ev.action and a < w0 and w0 - self.quiet_s < b
+            for a, b, action, agreed in self._claimed
+        )
 
     def _never_left(self, ev: NamedEvent) -> bool:
         """A remove during which the load never dipped below its level before the lift: nothing
@@ -632,19 +647,23 @@ class Fuser:
         self, offered: list[tuple[int | None, tuple[Candidate, ...]]], grams: float, action: str
     ) -> tuple[int | None, tuple[Candidate, ...]]:
         """Of the items vision offers for a change the scale saw alone, (track id, votes),
-        the one whose name fits best: its weight agrees (closest to the catalog's nominal weight
-        first) and, for an add, it is not already in the basket (an old item's track found again
-        is no new item); then the surest. ``(None, ())`` when nothing is offered."""
+        the one whose name fits best: its weight agrees and, for an add, it is not already in
+        the basket (an old item's track found again is no new item); then a track's vote before
+        the vote on where the basket changed (the hand may have shifted a neighbour there too);
+        then closest to the catalog's nominal weight, then the surest. ``(None, ())`` when
+        nothing is offered."""
         held = self.ledger.skus()
 
-        def rank(item: tuple[int | None, tuple[Candidate, ...]]) -> tuple[bool, bool, float, float]:
+        def rank(
+            item: tuple[int | None, tuple[Candidate, ...]],
+        ) -> tuple[bool, bool, bool, float, float]:
             c = item[1]
             if not c:
-                return (False, False, float("-inf"), 0.0)
+                return (False, False, False, float("-inf"), 0.0)
             product = self.catalog.get(c[0].sku)
             off = abs(math.log(grams / product.unit_weight_g)) if product else float("inf")
             new_item = action != "add" or c[0].sku not in held
-            return (self.agrees(c[0].sku, grams), new_item, -off, c[0].score)
+            return (self.agrees(c[0].sku, grams), new_item, item[0] is not None, -off, c[0].score)
 
         return max(offered, key=rank) if offered else (None, ())
 
@@ -816,7 +835,14 @@ class Fuser:
             abs(g - level) >= self.unexplained_min_g for g in recent
         ):
             return []  # not yet held long enough, or the load is on the move again
-        return self._scale_event((t_explained, explained), (t_level, level), unexplained_namer)
+        offered = self._offered((t_explained, explained), (t_level, level), unexplained_namer)
+        named = any(v and self.agrees(v[0].sku, level - explained) for _, v in offered)
+        if level > explained and not named and now_s - t_level < self.unnamed_wait_s:
+            # Nothing in view names what weighs that yet: wait a little for the basket to be
+            # alone in view, when where it changed can be named (426702: a milk carton whose
+            # pixels went to the pear's old track).
+            return []
+        return self._scale_event((t_explained, explained), (t_level, level), offered)
 
     def _unexplained_before(
         self,
@@ -854,35 +880,51 @@ class Fuser:
             for e in self._pending
         ):
             return []
-        return self._scale_event(
+        offered = self._offered(
             (t_explained, explained), (t_level, before), unexplained_namer, named=ev.track_id
         )
+        return self._scale_event((t_explained, explained), (t_level, before), offered)
 
-    def _scale_event(
+    def _left_at(self, explained: float, t_explained: float, t_level: float) -> float:
+        """When the load left the explained level: the last settled level still at it."""
+        return max((t for t, g in self._levels if t < t_level and abs(g - explained) <
+                    self.unexplained_min_g), default=t_explained)  # fmt: skip
+
+    def _offered(
         self,
         explained_level: tuple[float, float],
         new_level: tuple[float, float],
         unexplained_namer: UnexplainedNamer | None,
         named: int | None = None,
+    ) -> list[tuple[int | None, tuple[Candidate, ...]]]:
+        """(track id, votes) of what may have caused a change from the explained level to a new
+        one that no event claimed: a remove, the removes vision dropped meanwhile; an add, what
+        vision saw arrive since the load left the explained level. ``named``: a track whose
+        event was just decided (it names nothing else)."""
+        (t_explained, explained), (t_level, level) = explained_level, new_level
+        if level < explained:
+            return [(None, c) for t, c in self._dropped_removes
+                    if t_explained - 1.0 <= t <= t_level]  # fmt: skip
+        if unexplained_namer is None:
+            return []
+        start = self._left_at(explained, t_explained, t_level)
+        return [o for o in unexplained_namer("add", start) if named is None or o[0] != named]
+
+    def _scale_event(
+        self,
+        explained_level: tuple[float, float],
+        new_level: tuple[float, float],
+        offered: list[tuple[int | None, tuple[Candidate, ...]]],
     ) -> list[BasketChange]:
         """Name, decide and account for the change from the explained level to a new one that
         no event claimed, stamped with the time the load came to rest at the new one.
-        ``named``: a track whose event was just decided (it names nothing else)."""
+        ``offered``: ``_offered``'s names for it."""
         t_explained, explained = explained_level
         t_level, level = new_level
         delta = level - explained
         action: Literal["add", "remove"] = "add" if delta > 0 else "remove"
         grams = abs(delta)
-        # When the load left the explained level: the last settled level still at it.
-        start = max((t for t, g in self._levels if t < t_level and abs(g - explained) <
-                     self.unexplained_min_g), default=t_explained)  # fmt: skip
-        offered: list[tuple[int | None, tuple[Candidate, ...]]] = []
-        if action == "remove":
-            offered += [(None, c) for t, c in self._dropped_removes
-                        if t_explained - 1.0 <= t <= t_level]  # fmt: skip
-        elif unexplained_namer is not None:
-            seen = unexplained_namer(action, start)
-            offered += [o for o in seen if named is None or o[0] != named]
+        start = self._left_at(explained, t_explained, t_level)
         hints = [votes for _, votes in offered]
         track_id, candidates = self._likeliest(offered, grams, action)
         if candidates and not self.agrees(candidates[0].sku, grams):

@@ -46,6 +46,12 @@ def test_the_largest_change_inside_wins_over_an_arm_at_the_edge() -> None:
     assert box is not None and 55 <= box[0] <= 61 and box[2] <= 85
 
 
+def test_an_item_lying_against_the_rim_is_found_when_nothing_else_changed() -> None:
+    after = with_patch(basket(1), 20, 100, 60, 140)  # across the polygon's left edge
+    box = changed_region(basket(0), after, POLYGON)
+    assert box is not None and box[0] <= 21 and 59 <= box[2] <= 66
+
+
 def test_changes_outside_the_basket_do_not_count() -> None:
     after = with_patch(basket(1), 3, 100, 15, 140)  # beside the basket, not on the edge
     assert changed_region(basket(0), after, POLYGON) is None
