@@ -121,8 +121,9 @@ class CartPipeline:
         self._last_motion_s = -1e9
         self._tracker = ByteTracker()
         self._bank = CropBank(k=4)
-        # track id -> (ids of the crops it was voted on, vote): asked again while an event
-        # waits for a name, a track whose best crops did not change is not recognized again.
+        # track id -> (``CropBank.key`` of the crops it was voted on, vote): a track whose
+        # best crops did not change is not recognized again (an event waiting for its weight
+        # asks for its name every frame).
         self._voted: dict[int, tuple[tuple[int, ...], tuple[Candidate, ...]]] = {}
         self._zone = BasketZone(
             [(x * lw, y * lh) for x, y in polygon_norm],
@@ -270,10 +271,19 @@ class CartPipeline:
     def _name(self, track_id: int, action: str) -> tuple[Candidate, ...]:
         if action == "remove" and track_id in self._names:
             return self._names[track_id]  # named when it was added: same item
-        crops = self._bank.crops(track_id)
-        candidates = vote(self.recognizer.recognize(crops)) if crops else ()
+        candidates = self._vote_track(track_id) or ()
         self._names[track_id] = candidates
         return candidates
+
+    def _vote_track(self, track_id: int) -> tuple[Candidate, ...] | None:
+        """The recognizer's vote over the track's best crops (None: it has none)."""
+        crops = self._bank.crops(track_id)
+        if not crops:
+            return None
+        key = self._bank.key(track_id)
+        if track_id not in self._voted or self._voted[track_id][0] != key:
+            self._voted[track_id] = (key, vote(self.recognizer.recognize(crops)))
+        return self._voted[track_id][1]
 
     def _note_basket(self, changes: list[BasketChange]) -> None:
         for c in changes:
@@ -375,12 +385,9 @@ class CartPipeline:
         start = time.perf_counter_ns()
         named = []
         for track_id in track_ids:
-            crops = self._bank.crops(track_id)
-            if crops:
-                key = tuple(id(c) for c in crops)
-                if track_id not in self._voted or self._voted[track_id][0] != key:
-                    self._voted[track_id] = (key, vote(self.recognizer.recognize(crops)))
-                named.append((track_id, self._voted[track_id][1]))
+            votes = self._vote_track(track_id)
+            if votes is not None:
+                named.append((track_id, votes))
             elif self._names.get(track_id):
                 named.append((track_id, self._names[track_id]))
         self.times.add("recognizer", start)

@@ -92,6 +92,7 @@ class NamedEvent:
     decided_t_s: float | None = None  # when the zone decided (hand gone); default t_s
     moved_t_s: float | None = None  # touched down (add) / lifted (remove); default guessed
     named_final: bool = False  # named at decision time already (kept while it waits)
+    named_early: bool = False  # named for early confirmation already (even if to nothing)
 
     @property
     def decided_at_s(self) -> float:
@@ -512,8 +513,10 @@ class Fuser:
             ):
                 early = self._early(ev)
                 if early is not None and not self._claimed_overlap(ev, early.first_s):
-                    if namer is not None and not ev.candidates:
-                        ev = replace(ev, candidates=namer(ev))  # once: cached on the event
+                    if namer is not None and not ev.candidates and not ev.named_early:
+                        # Once, cached on the event: a name withheld (a track found again on
+                        # its old item) is not asked for again every frame.
+                        ev = replace(ev, candidates=namer(ev), named_early=True)
                     if self._early_confirms(ev, early):
                         top = ev.candidates[0]
                         if ev.action == "remove" and early.first_s > ev.t_s:

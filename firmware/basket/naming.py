@@ -76,6 +76,10 @@ class CropBank:
     def crops(self, track_id: int) -> list[np.ndarray]:
         return [c.image for c in sorted(self._crops.get(track_id, []), reverse=True)]
 
+    def key(self, track_id: int) -> tuple[int, ...]:
+        """Identifies the track's crops as they are now: it changes whenever they do."""
+        return tuple(sorted(c.seq for c in self._crops.get(track_id, [])))
+
     def drop(self, track_id: int) -> None:
         self._crops.pop(track_id, None)
 

@@ -160,6 +160,24 @@ def test_sure_per_unit_add_is_confirmed_from_raw_samples_before_the_level_settle
     assert (change.type, change.sku, change.grams) == ("add", "lemon", 112)
 
 
+def test_an_event_is_named_once_for_early_confirmation_even_to_nothing() -> None:
+    """A track found again on its old item gets no name (``CartPipeline._name_event``): the
+    recognizer is not run again on every frame the event waits for its weight."""
+    fuser = early_fuser(*PRESS_AND_RELEASE)
+    fuser.add_event(NamedEvent(1, "add", 10.0, (), True, 10.05, 9.0))
+    asked: list[float] = []
+
+    def namer(ev: NamedEvent) -> tuple[Candidate, ...]:
+        asked.append(ev.t_s)
+        return ()
+
+    for t_s, grams in [(10.25, 628.0), (10.35, 601.0), (10.45, 612.0), (10.55, 609.0),
+                       (10.65, 611.0), (10.75, 610.0)]:  # fmt: skip
+        fuser.add_sample(t_s, grams)
+        fuser.poll(t_s, scale_live=True, namer=namer)
+    assert len(asked) == 1
+
+
 def test_early_samples_count_from_the_rest_not_from_the_zones_decision() -> None:
     """The zone decides ``rest_s`` after the item came to rest and was let go (its ``t_s``);
     the samples since that rest already show the load without the hand."""

@@ -27,6 +27,20 @@ def test_bank_keeps_the_k_best_and_forgets_dropped_tracks() -> None:
     assert bank.crops(1) == []
 
 
+def test_bank_key_changes_exactly_when_a_tracks_crops_do() -> None:
+    bank = CropBank(k=2)
+    bank.offer(1, 0.5, img(1))
+    bank.offer(1, 0.6, img(2))
+    key = bank.key(1)
+    bank.offer(1, 0.1, img(3))  # not among the best two: kept out
+    bank.offer(2, 0.9, img(4))  # another track's
+    assert bank.key(1) == key
+    bank.offer(1, 0.7, img(5))
+    assert bank.key(1) != key
+    bank.drop(1)
+    assert bank.key(1) == ()
+
+
 def test_soft_vote_lets_clear_crops_outvote_a_blurred_one() -> None:
     recs = [Rec((("lemon", 0.8), ("lime", 0.1)))] * 3 + [Rec((("lime", 0.95),))]
     cands = vote(recs)
