@@ -459,8 +459,15 @@ class Fuser:
             or high - low > EARLY_KG_SPREAD_G + EARLY_KG_SPREAD * median
         ):
             return False
-        if ev.action == "remove" and len(self.ledger.fitting(median, self.agrees)) > 1:
-            return False  # items of several products weigh that: see what remains (``poll``)
+        if ev.action == "remove":
+            held = self.ledger.fitting(median, self.agrees)
+            if len(held) > 1:
+                return False  # items of several products weigh that: see what remains (``poll``)
+            if held and top.sku not in self.ledger.fitting(median, self.agrees, slack=2.0):
+                # What left weighs another held item, far from what this product's weighed on
+                # the way in: the track may have slid onto it (427309: a cucumber's track on
+                # the pomegranate lifted). ``decide`` weighs that once the level settles.
+                return False
         return (
             median >= self.min_change_g and self.agrees(top.sku, low) and self.agrees(top.sku, high)
         )

@@ -406,6 +406,24 @@ def test_a_sure_remove_name_whose_item_weighed_far_from_what_left_yields_to_one_
     assert (removed.type, removed.sku, removed.grams) == ("remove", "papaya", 488)
 
 
+def test_a_sure_remove_name_far_from_what_its_item_weighed_is_not_confirmed_early() -> None:
+    """The same, decided from early samples: a pomegranate (293 g) and a cucumber (340 g) lie
+    in the basket; the cucumber's track is lifted with the pomegranate (427309). 285 g leaving
+    agrees with a cucumber by the catalog, not with the one that went in."""
+    fuser = basket_with("pomegranate", 293.0)
+    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("cucumber", 0.9),), True, 8.4, 7.8))
+    fuser.add_level(8.5, 633.0)
+    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
+    assert (added.type, added.sku) == ("add", "cucumber")
+    fuser.add_event(NamedEvent(5, "remove", 20.0, (Candidate("cucumber", 0.7),), True, 20.2, 19.5))
+    for t_s in (19.9, 20.0, 20.1, 20.2, 20.3):
+        fuser.add_sample(t_s, 633.0 - 285.0)  # every sample agrees: early enough
+    assert fuser.poll(20.4, scale_live=True, certain_may_come=False) == []
+    fuser.add_level(20.6, 633.0 - 291.0)
+    [removed] = fuser.poll(21.5, scale_live=True, certain_may_come=False)
+    assert (removed.type, removed.sku) == ("remove", "pomegranate")
+
+
 def test_a_weight_change_no_event_explains_is_the_scales_own_event() -> None:
     fuser = basket_with_juice()
     # The tracker lost the carton under the grasping hand: no remove from vision at all.
