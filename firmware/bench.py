@@ -78,7 +78,7 @@ def _pipeline_run(
 
 def run_bench(feed: Path, det: DetectorLike, rec: RecognizerLike, n_frames: int = 600) -> None:
     """Print the figures above for ``feed``; models opened by the caller with one thread."""
-    from threadpoolctl import threadpool_limits
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
     before = os.sched_getaffinity(0)
     try:

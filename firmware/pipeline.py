@@ -125,6 +125,7 @@ class CartPipeline:
         # best crops did not change is not recognized again (an event waiting for its weight
         # asks for its name every frame).
         self._voted: dict[int, tuple[tuple[int, ...], tuple[Candidate, ...]]] = {}
+        self._region_vote: tuple[tuple[float, tuple[int, ...]], tuple[Candidate, ...]] | None = None
         self._zone = BasketZone(
             [(x * lw, y * lh) for x, y in polygon_norm],
             lores_wh,
@@ -360,16 +361,22 @@ class CartPipeline:
         frame = self._frame
         if frame is None or not self._basket_alone(self._t_s):
             return []
-        before = next((v for t, v in reversed(self._views) if t < since_s), None)
-        if before is None:
+        last = next(((t, v) for t, v in reversed(self._views) if t < since_s), None)
+        if last is None:
             return []
+        t_before, before = last
         box = changed_region(before, frame.lores_bgr, self._zone.polygon_px)
         crop = None if box is None else crop_main(frame.main_bgr, box, self._scale_xy)
-        if crop is None:
+        if box is None or crop is None:
             return []
-        start = time.perf_counter_ns()
-        named = vote(self.recognizer.recognize([crop]))
-        self.times.add("recognizer", start)
+        # The same change seen again (an add waiting for a name that fits its weight asks
+        # every frame): its vote stands, not recomputed.
+        key = (t_before, tuple(round(v) for v in box))
+        if self._region_vote is None or self._region_vote[0] != key:
+            start = time.perf_counter_ns()
+            self._region_vote = (key, vote(self.recognizer.recognize([crop])))
+            self.times.add("recognizer", start)
+        _, named = self._region_vote
         return [(None, named)] if named else []
 
     def _name_remaining(self, removed_track: int) -> list[tuple[Candidate, ...]]:

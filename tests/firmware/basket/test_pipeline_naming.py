@@ -129,3 +129,26 @@ def test_an_item_no_track_showed_is_named_where_the_basket_changed(
     votes = pipe._name_unexplained("add", 10.0)
     assert votes == ([(None, (Candidate("kaiser", 0.7), Candidate("green-bell-pepper", 0.2)))]
                      if named else [])  # fmt: skip
+
+
+def test_the_same_change_asked_about_again_is_not_recognized_again() -> None:
+    """An add waiting for a name that fits its weight asks every frame: the region where the
+    basket changed is recognized once while it stays the same, and again once it differs."""
+    calls: list[int] = []
+
+    class Counting(Recognizer):
+        def recognize(self, crops: list[np.ndarray]) -> list[Rec]:
+            calls.append(len(crops))
+            return super().recognize(crops)
+
+    pipe = pipeline(PEAR, motion_gate=False)
+    pipe.recognizer = Counting(PEAR)
+    before = np.full((240, 320, 3), 90, np.uint8)
+    pipe._views.append((9.0, before))
+    pipe._t_s, pipe._last_hand_s = 12.0, 11.0
+    for x0 in (150, 150, 150, 60):  # the pear, then something else put down elsewhere
+        after = before.copy()
+        after[100:140, x0 : x0 + 40] = (40, 60, 200)
+        pipe._frame = Frame(300, 12_000_000_000, after, np.repeat(np.repeat(after, 2, 0), 2, 1))
+        assert pipe._name_unexplained("add", 10.0)
+    assert calls == [1, 1]
