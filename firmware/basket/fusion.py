@@ -177,7 +177,8 @@ class Fuser:
         self.min_change_g = min_change_g
         # No product weighs under twice this: a net change smaller than it is a level read
         # again (a load still ringing when an event took it), not an item.
-        self.min_item_g = max(min_change_g, min(p.unit_weight_g for p in catalog.by_class_id()) / 2)
+        lightest_g = min((p.unit_weight_g for p in catalog.by_class_id()), default=0)
+        self.min_item_g = max(min_change_g, lightest_g / 2)
         self.quiet_s = quiet_s
         self.add_before_s = add_before_s
         self.remove_before_s = remove_before_s
