@@ -68,6 +68,7 @@ def open_models(
         # the same embedding to int8 precision (top-1 agreement 99.5 %), so it takes that head too.
         fitted_on = _recognizer_sha256(recognizer_path)
         head.check_fits(rec.labels, rec.embedding_dim, fitted_on)
+    rec.warm_up()
     return det, rec
 
 
