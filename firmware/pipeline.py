@@ -121,10 +121,6 @@ class CartPipeline:
         self._last_motion_s = -1e9
         self._tracker = ByteTracker()
         self._bank = CropBank(k=4)
-        # track id -> (``CropBank.key`` of the crops it was voted on, vote): a track whose
-        # best crops did not change is not recognized again (an event waiting for its weight
-        # asks for its name every frame).
-        self._voted: dict[int, tuple[tuple[int, ...], tuple[Candidate, ...]]] = {}
         self._region_vote: tuple[tuple[float, tuple[int, ...]], tuple[Candidate, ...]] | None = None
         self._zone = BasketZone(
             [(x * lw, y * lh) for x, y in polygon_norm],
@@ -254,7 +250,6 @@ class CartPipeline:
         live = {t.track_id for t in tracks} | self._zone.tracked()
         self._bank.keep_only(live)
         self._names = {k: v for k, v in self._names.items() if k in live}
-        self._voted = {k: v for k, v in self._voted.items() if k in live}
         return start
 
     def _name_event(self, ev: NamedEvent) -> tuple[Candidate, ...]:
@@ -277,14 +272,10 @@ class CartPipeline:
         return candidates
 
     def _vote_track(self, track_id: int) -> tuple[Candidate, ...] | None:
-        """The recognizer's vote over the track's best crops (None: it has none)."""
-        crops = self._bank.crops(track_id)
-        if not crops:
-            return None
-        key = self._bank.key(track_id)
-        if track_id not in self._voted or self._voted[track_id][0] != key:
-            self._voted[track_id] = (key, vote(self.recognizer.recognize(crops)))
-        return self._voted[track_id][1]
+        """The recognizer's vote over the track's best crops (None: it has none). Each crop is
+        recognized once (an event waiting for its weight asks for its name every frame)."""
+        recognitions = self._bank.recognitions(track_id, self.recognizer.recognize)
+        return vote(recognitions) if recognitions else None
 
     def _note_basket(self, changes: list[BasketChange]) -> None:
         for c in changes:
