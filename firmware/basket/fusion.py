@@ -122,6 +122,11 @@ HAND_OFF_S = 0.1
 EARLY_KG_SPAN_S = 0.3
 EARLY_KG_SPREAD_G = 4.0
 EARLY_KG_SPREAD = 0.03
+# A remove whose weight one held item matches this many times more closely than the item
+# vision names (outside the same-item tolerance) is that item; the load cells' own noise
+# (a few grams) is the least distance counted.
+SAME_ITEM_CLOSER = 3.0
+SCALE_NOISE_G = 2.0
 PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
 # A per-kg product "fits" almost any weight, so a per-kg runner-up far behind the favourite (a
 # 0.07 vine tomato behind a 0.55 pepper) does not pass for the weight's explanation; a per-unit
@@ -200,6 +205,7 @@ class Fuser:
         self.hand_wait_s = hand_wait_s
         self._last_hand_s = float("-inf")
         self._covered: Covered = _covers_nothing
+        self._remaining: RemainingNamer | None = None
         # Weight changes already attributed: (from_s, to_s, action, agreed), agreed = the
         # claiming event's product matched the change (not a question). Bounded.
         self._claimed: deque[tuple[float, float, str, bool]] = deque(maxlen=64)
@@ -497,6 +503,7 @@ class Fuser:
         still: list[NamedEvent] = []
         self._last_hand_s = last_hand_s
         self._covered = covered or _covers_nothing
+        self._remaining = remaining_namer
         hands_away = now_s - last_hand_s >= self.hands_away_s
         yielding: list[NamedEvent] = []  # certain, but waiting for another event to match
         # Certain events first: a weight change goes to the event the zone was sure of.
@@ -617,22 +624,14 @@ class Fuser:
                 # it left when the load settled without it.
                 ev = replace(ev, t_s=after[0])
             still_there: Counter[str] | None = None
-            if (
-                ev.action == "remove"
-                and weighed is not None
-                and remaining_namer is not None
-                and len(self.ledger.fitting(weighed, self.agrees)) > 1
-            ):
+            if ev.action == "remove" and weighed is not None and self._several_fit(weighed):
                 # Items of different products in the basket weigh what left: the name the
                 # track carries may be its neighbour's (a track that slid from one carton to
                 # the next). What still lies there once the hand is gone did not leave.
                 if not hands_away and now_s - decided_at < self.hand_wait_s:
                     still.append(ev)
                     continue
-                still_there = Counter(
-                    v[0].sku for v in remaining_namer(ev.track_id)
-                    if v and v[0].score >= self.min_confidence
-                )  # fmt: skip
+                still_there = self._still_there(ev.track_id)
             change = self.decide(ev, weighed, scale_live=scale_live, still_there=still_there)
             if change is not None:
                 out.append(self._emit(change))
@@ -653,6 +652,22 @@ class Fuser:
         if scale_live and hands_away and not still and not certain_may_come:
             out += self._reconcile(now_s, unexplained_namer)
         return out
+
+    def _several_fit(self, grams: float) -> bool:
+        """Items of more than one product in the basket fit a remove of ``grams``, and what
+        still lies there can be named (``RemainingNamer``)."""
+        return self._remaining is not None and len(self.ledger.fitting(grams, self.agrees)) > 1
+
+    def _still_there(self, removed_track: int) -> Counter[str] | None:
+        """The products seen lying in the basket now but for ``removed_track`` (-1: none), by
+        their tracks' sure votes."""
+        if self._remaining is None:
+            return None
+        return Counter(
+            v[0].sku
+            for v in self._remaining(removed_track)
+            if v and v[0].score >= self.min_confidence
+        )
 
     def _likeliest(
         self, offered: list[tuple[int | None, tuple[Candidate, ...]]], grams: float, action: str
@@ -729,13 +744,15 @@ class Fuser:
             top = ev.candidates[0] if ev.candidates else None
             # Vision's sure name stands unless the basket holds items of that product only,
             # weighed on the way in, far from what left while another held item fits it (a
-            # track slid from a 429 g vine tomato onto the 482 g papaya lifted: 488 g left).
+            # track slid from a 429 g vine tomato onto the 482 g papaya lifted: 488 g left),
+            # or beyond the same-item tolerance while another weighed in at a third of that
+            # distance or less (427909: a 162 g peach left, 161 g; the orange named weighed 178).
             sure_held = (
                 top is not None
                 and top.score >= self.min_confidence
                 and top.sku in self.ledger.skus()
                 and self.agrees(top.sku, grams)
-                and (not held or top.sku in self.ledger.fitting(grams, self.agrees, slack=2.0))
+                and (not held or top.sku in held or self._near_as_any(top.sku, held[0], grams))
             )
             if held and not sure_held:
                 return self._decide_remove(ev, grams, held)
@@ -783,6 +800,14 @@ class Fuser:
             grams=None if grams is None else round(grams),
             confidence=None if top is None else top.score, track_id=ev.track_id,
         )  # fmt: skip
+
+    def _near_as_any(self, named: str, best_fit: str, grams: float) -> bool:
+        """A remove of ``grams``: the held ``named`` item, outside the same-item tolerance, is
+        still within twice it and not three times as far as the ``best_fit`` held item."""
+        if named not in self.ledger.fitting(grams, self.agrees, slack=2.0):
+            return False
+        off, best = self.ledger.off_g(named, grams), self.ledger.off_g(best_fit, grams)
+        return off is None or best is None or off <= SAME_ITEM_CLOSER * max(best, SCALE_NOISE_G)
 
     def _decide_remove(self, ev: NamedEvent, grams: float, held: tuple[str, ...]) -> BasketChange:
         """A remove whose weight fits items in the basket (``held``, best fit first): only
@@ -853,7 +878,15 @@ class Fuser:
             # alone in view, when where it changed can be named (426702: a milk carton whose
             # pixels went to the pear's old track).
             return []
-        return self._scale_event((t_explained, explained), (t_level, level), offered)
+        # A remove the scale saw alone: what still lies in view did not leave (hands are away).
+        still_there = (
+            self._still_there(-1)
+            if level < explained and self._several_fit(explained - level)
+            else None
+        )
+        return self._scale_event(
+            (t_explained, explained), (t_level, level), offered, still_there=still_there
+        )
 
     def _unexplained_before(
         self,
@@ -926,10 +959,11 @@ class Fuser:
         explained_level: tuple[float, float],
         new_level: tuple[float, float],
         offered: list[tuple[int | None, tuple[Candidate, ...]]],
+        still_there: Counter[str] | None = None,
     ) -> list[BasketChange]:
         """Name, decide and account for the change from the explained level to a new one that
         no event claimed, stamped with the time the load came to rest at the new one.
-        ``offered``: ``_offered``'s names for it."""
+        ``offered``: ``_offered``'s names for it; ``still_there``: as for ``decide``."""
         t_explained, explained = explained_level
         t_level, level = new_level
         delta = level - explained
@@ -948,7 +982,7 @@ class Fuser:
             candidates = tuple(Candidate(sku, score) for sku, score in ranked)
         ev = NamedEvent(-1 if track_id is None else track_id, action, t_level, candidates,
                         certain=True, named_final=True)  # fmt: skip
-        change = self.decide(ev, grams, scale_live=True)
+        change = self.decide(ev, grams, scale_live=True, still_there=still_there)
         self._claimed.append((start, t_level, action, True))
         self._accounted_level = (t_level, level)
         self._dropped_removes.clear()

@@ -67,6 +67,16 @@ class BasketLedger:
 
         return min(self._items, key=cost)
 
+    def off_g(self, sku: str, grams: float) -> float | None:
+        """How far the nearest held item of ``sku`` weighed from ``grams`` when it went in
+        (None: none of them was weighed)."""
+        offs = [
+            abs(i.grams - grams)
+            for i in self._items
+            if i.skus[:1] == (sku,) and i.grams is not None
+        ]
+        return min(offs) if offs else None
+
     def fitting(
         self, grams: float, agrees: Callable[[str, float], bool], slack: float = 1.0
     ) -> tuple[str, ...]:

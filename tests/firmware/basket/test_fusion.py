@@ -560,6 +560,66 @@ def test_a_remove_of_one_of_two_equal_weights_checks_what_remains(
     assert (removed.type, removed.sku) == ("remove", removed_sku)
 
 
+@pytest.mark.parametrize(
+    "lying,removed_sku",
+    [(["plum"], "satsumas"), (["satsumas"], "plum"), ([], "plum")],
+    ids=["the plum still lies there", "the satsumas still lie there", "nothing seen lying"],
+)
+def test_a_remove_the_scale_saw_alone_checks_what_remains(
+    lying: list[str], removed_sku: str
+) -> None:
+    """Satsumas (62 g) and a plum (60 g) lie in the basket; 63 g leaves with no lift seen, and
+    the only name vision offers is the plum's, from a remove dropped a moment before because
+    the load did not change then (427807). What still lies in view did not leave."""
+    fuser = basket_with("satsumas", 62.0)
+    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("plum", 0.9),), True, 8.4, 7.8))
+    fuser.add_level(8.5, 122.0)
+    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
+    assert (added.type, added.sku) == ("add", "plum")
+    fuser.add_event(NamedEvent(5, "remove", 15.0, (Candidate("plum", 0.92),), False, 15.2, 14.8))
+    fuser.add_level(15.6, 122.0)  # the plum's track jittered: the load stayed, remove dropped
+    assert fuser.poll(18.0, scale_live=True, certain_may_come=False) == []
+    assert not fuser._pending
+    fuser.add_level(18.5, 59.0)
+    asked: list[int] = []
+
+    def namer(track_id: int) -> list[tuple[Candidate, ...]]:
+        asked.append(track_id)
+        return [(Candidate(sku, 0.9),) for sku in lying]
+
+    poll = dict(scale_live=True, certain_may_come=False, remaining_namer=namer)
+    [removed] = fuser.poll(20.0, **poll)
+    assert asked == [-1]  # no track was lifted: every item lying in view counts
+    assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, 63)
+
+
+def test_a_sure_remove_name_yields_to_an_item_that_weighed_far_closer() -> None:
+    """A peach (162 g) and an orange (178 g) lie in the basket; the orange's track is lifted
+    with the peach, named orange (427909). 161 g left: the peach's weight within a gram, the
+    orange's 17 g off, outside the same-item tolerance (12 g) though within twice it."""
+    fuser = basket_with("peach", 162.0)
+    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("orange", 0.9),), True, 8.4, 7.8))
+    fuser.add_level(8.5, 340.0)
+    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
+    assert (added.type, added.sku) == ("add", "orange")
+    fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate("orange", 0.92),), True, 13.5, 12.8))
+    fuser.add_level(13.4, 179.0)
+    [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
+    assert (removed.type, removed.sku, removed.grams) == ("remove", "peach", 161)
+
+
+def test_a_sure_remove_name_stands_when_no_item_weighed_far_closer() -> None:
+    """The same basket, 170 g left: the orange 8 g off, the peach 8 g: vision's name stands."""
+    fuser = basket_with("peach", 162.0)
+    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("orange", 0.9),), True, 8.4, 7.8))
+    fuser.add_level(8.5, 340.0)
+    fuser.poll(9.5, scale_live=True, certain_may_come=False)
+    fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate("orange", 0.92),), True, 13.5, 12.8))
+    fuser.add_level(13.4, 170.0)
+    [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
+    assert (removed.type, removed.sku, removed.grams) == ("remove", "orange", 170)
+
+
 def test_a_remove_of_one_of_two_equal_weights_is_not_confirmed_early() -> None:
     fuser = two_cartons()
     fuser.add_event(NamedEvent(2, "remove", 20.0, MANDARIN, True, 20.2, 19.5))
