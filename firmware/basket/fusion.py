@@ -866,11 +866,17 @@ class Fuser:
             t_level = lt
         if t_level <= t_explained:
             return []
-        recent = [g for t, g in self._samples if t >= now_s - self.unexplained_after_s / 2]
-        if now_s - t_level < self.unexplained_after_s or any(
-            abs(g - level) >= self.unexplained_min_g for g in recent
-        ):
-            return []  # not yet held long enough, or the load is on the move again
+        step = self._held_step((t_explained, explained), (t_level, level))
+        if step is not None:
+            # Two changes while hands stayed in view (427703: sour cream, then a plum 4 s
+            # later): the first, held on its own, is reported first; the next poll the rest.
+            t_level, level = step
+        else:
+            recent = [g for t, g in self._samples if t >= now_s - self.unexplained_after_s / 2]
+            if now_s - t_level < self.unexplained_after_s or any(
+                abs(g - level) >= self.unexplained_min_g for g in recent
+            ):
+                return []  # not yet held long enough, or the load is on the move again
         offered = self._offered((t_explained, explained), (t_level, level), unexplained_namer)
         named = any(v and self.agrees(v[0].sku, level - explained) for _, v in offered)
         if level > explained and not named and now_s - t_level < self.unnamed_wait_s:
@@ -887,6 +893,30 @@ class Fuser:
         return self._scale_event(
             (t_explained, explained), (t_level, level), offered, still_there=still_there
         )
+
+    def _held_step(
+        self, explained_level: tuple[float, float], new_level: tuple[float, float]
+    ) -> tuple[float, float] | None:
+        """(start, grams) of a level between the explained one and the new one, on the way
+        there (both steps at least ``min_item_g``, in the same direction) and held at least
+        ``unexplained_after_s`` before the load moved on: a change of its own. A press, above
+        both, is no such level."""
+        (t_explained, explained), (t_level, level) = explained_level, new_level
+        up = level > explained
+        start: tuple[float, float] | None = None
+        for lt, g in self._levels:
+            if lt <= t_explained or lt >= t_level:
+                continue
+            if start is not None and abs(g - start[1]) < self.unexplained_min_g:
+                continue  # the same plateau, re-logged
+            if start is not None and lt - start[0] >= self.unexplained_after_s:
+                return start
+            between = explained < g < level if up else level < g < explained
+            far = min(abs(g - explained), abs(level - g)) >= self.min_item_g
+            start = (lt, g) if between and far else None
+        if start is not None and t_level - start[0] >= self.unexplained_after_s:
+            return start
+        return None
 
     def _unexplained_before(
         self,

@@ -471,6 +471,37 @@ def test_an_add_no_track_showed_is_named_by_a_vote_without_a_track() -> None:
     assert (added.type, added.sku, added.grams, added.track_id) == ("add", "lemon", 111, None)
 
 
+SOUR_CREAM = (Candidate("arla-ecological-sour-cream", 0.9),)  # per unit, 320 g
+PLUM = (Candidate("plum", 0.9),)  # per kg, nominal 60 g
+
+
+@pytest.mark.parametrize(
+    "held_s,expected",
+    [
+        (3.4, [("add", "arla-ecological-sour-cream", 317), ("add", "plum", 62)]),
+        (0.5, [("add", "arla-ecological-sour-cream", 379)]),
+    ],
+    ids=["held-3.4s-two-adds", "passing-0.5s-one-change"],
+)
+def test_two_changes_while_hands_stayed_in_view_are_two_events(
+    held_s: float, expected: list
+) -> None:
+    """Sour cream put in, then a plum, with a hand in view all the while, so the scale's own
+    event comes only after both (427703). The level between, held 3.4 s, is a change of its
+    own: two adds, each named by what fits it. One passed through in 0.5 s is not (the whole
+    change is one add, named as ever by the vote that fits its weight)."""
+    fuser = basket_with_juice()
+    fuser.add_level(28.7, 1069.0 + 317.0)
+    fuser.add_level(28.7 + held_s + 0.2, 1069.0 + 317.0 + 62.0)
+    offered = [(22, SOUR_CREAM), (30, PLUM)]
+    changes = polled(
+        fuser,
+        tuple(28.7 + held_s + t for t in (1.5, 1.6, 1.7)),
+        unexplained_namer=lambda a, t: offered,
+    )
+    assert [(c.type, c.sku or c.action, c.grams) for c in changes] == expected
+
+
 @pytest.mark.parametrize("region_at_s", [31.8, None])
 def test_an_add_no_vote_fits_waits_for_where_the_basket_changed(region_at_s: float | None) -> None:
     """Only the juice's old track is in view (the lemon's pixels went to another track): its
