@@ -623,6 +623,9 @@ class Fuser:
                 # The tracker lost the item before it was lifted (a grasping hand hides it):
                 # it left when the load settled without it.
                 ev = replace(ev, t_s=after[0])
+            named_by: int | None = None  # another track whose crops named this add
+            if ev.action == "add" and weighed is not None and unexplained_namer is not None:
+                ev, named_by = self._named_by_what_arrived(ev, weighed, unexplained_namer)
             still_there: Counter[str] | None = None
             if ev.action == "remove" and weighed is not None and self._several_fit(weighed):
                 # Items of different products in the basket weigh what left: the name the
@@ -633,6 +636,8 @@ class Fuser:
                     continue
                 still_there = self._still_there(ev.track_id)
             change = self.decide(ev, weighed, scale_live=scale_live, still_there=still_there)
+            if change is not None and named_by is not None:
+                change = replace(change, track_id=named_by)  # the item is that track's
             if change is not None:
                 out.append(self._emit(change))
                 if after is None and scale_live:
@@ -652,6 +657,28 @@ class Fuser:
         if scale_live and hands_away and not still and not certain_may_come:
             out += self._reconcile(now_s, unexplained_namer)
         return out
+
+    def _named_by_what_arrived(
+        self, ev: NamedEvent, grams: float, unexplained_namer: UnexplainedNamer
+    ) -> tuple[NamedEvent, int | None]:
+        """An add whose track names a product the basket already holds that its crops may show
+        instead of the new item (``_suspect_names``) is named first by what else arrived during
+        its gesture, or by where the basket changed, as the scale's own add is, when that
+        name weighs what came in and is no product in the basket (428411: a milk carton put
+        down by the cabbage, its track's crops all cabbage; 428410: a soyghurt by the papaya).
+        Its own names follow. Also returns the other track whose crops gave the name, if one
+        did: the change is that track's item."""
+        top = ev.candidates[0] if ev.candidates else None
+        if top is None or top.sku not in self._suspect_names(ev):
+            return ev, None
+        since, _ = self._window(ev, ev.t_s)
+        offered = [o for o in unexplained_namer("add", since) if o[0] != ev.track_id]
+        by_track, votes = self._likeliest(offered, grams, "add")
+        if not votes or not self.agrees(votes[0].sku, grams) or votes[0].sku in self.ledger.skus():
+            return ev, None
+        named = {c.sku for c in votes}
+        others = tuple(c for c in ev.candidates if c.sku not in named)
+        return replace(ev, candidates=votes + others), by_track
 
     def _several_fit(self, grams: float) -> bool:
         """Items of more than one product in the basket fit a remove of ``grams``, and what

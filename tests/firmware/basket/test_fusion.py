@@ -747,6 +747,38 @@ def test_an_unsure_name_of_a_product_in_the_basket_lets_a_sure_event_take_the_we
     ]
 
 
+MILK = (Candidate("garant-ecological-medium-fat-milk", 0.8),)  # per unit, 1,040 g
+
+
+@pytest.mark.parametrize(
+    "region,expected",
+    [
+        (MILK, ("add", "garant-ecological-medium-fat-milk")),
+        ((Candidate("cabbage", 0.7),), ("unresolved", "cabbage")),
+        ((), ("unresolved", "cabbage")),
+    ],
+    ids=["the-change-shows-milk", "the-change-shows-cabbage-too", "no-view-of-the-change"],
+)
+def test_an_add_named_as_an_item_in_the_basket_takes_the_name_of_what_changed(
+    region: tuple[Candidate, ...], expected: tuple[str, str]
+) -> None:
+    """A milk carton put down by the cabbage, first seen over the basket: its track's crops
+    all show cabbage (428411). Where the basket changed shows the carton: that names it. Where
+    it shows cabbage too, or cannot be seen, the question asks as before, cabbage first."""
+    fuser = basket_with("cabbage", 1229.0)
+    fuser.add_event(NamedEvent(13, "add", 17.0, (Candidate("cabbage", 0.88),), False, 17.3, 16.5))
+    fuser.add_level(17.2, 1229.0 + 1028.0)
+
+    def arrived(action: str, since_s: float) -> list[tuple[int | None, tuple[Candidate, ...]]]:
+        return [(13, (Candidate("cabbage", 0.88),))] + ([(None, region)] if region else [])
+
+    def covered(track_id: int) -> frozenset[str]:  # the carton's box lies on the cabbage's place
+        return frozenset({"cabbage"}) if track_id == 13 else frozenset()
+
+    changes = polled(fuser, (18.0, 20.5), unexplained_namer=arrived, covered=covered)
+    assert [(c.type, c.sku or c.candidates[0].sku, c.grams) for c in changes] == [(*expected, 1028)]
+
+
 @pytest.mark.parametrize("on_bananas", [True, False], ids=["put-on-the-bananas", "on-its-own"])
 def test_an_item_lying_on_an_earlier_one_is_not_named_as_it(on_bananas: bool) -> None:
     """A ginger put down on the bananas: its crops are mostly banana, banana is in the
