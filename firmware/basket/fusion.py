@@ -400,6 +400,17 @@ class Fuser:
             for a, b, action, agreed in self._claimed
         )
 
+    def _went_the_other_way(self, ev: NamedEvent) -> bool:
+        """An add after which the load settled an item's weight (``min_item_g``) below its
+        level before: what the zone saw come in was leaving (428701: a yoghurt's track, as the
+        yoghurt was lifted, taken for an item arriving), and that remove's event accounts for
+        the weight. Asked with no weight, it was a question about nothing."""
+        after = self._after(ev)
+        if ev.action != "add" or after is None:
+            return False
+        w0, _ = self._window(ev, after[0])
+        return after[1] - self._level_before(ev, w0, after[1]) <= -self.min_item_g
+
     def _never_left(self, ev: NamedEvent) -> bool:
         """A remove during which the load never dipped below its level before the lift: nothing
         left, even if another gesture's add moved the level since (a long item whose end the
@@ -569,7 +580,12 @@ class Fuser:
             if (
                 scale_live
                 and grams is False
-                and (self._scale_saw_nothing(ev) or self._explained(ev) or self._never_left(ev))
+                and (
+                    self._scale_saw_nothing(ev)
+                    or self._explained(ev)
+                    or self._never_left(ev)
+                    or self._went_the_other_way(ev)
+                )
             ):
                 # A track re-found after a hand hid it, or an item shuffled inside the basket:
                 # vision saw an item "arrive" or "leave", the load cells say nothing did.
