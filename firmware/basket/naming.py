@@ -38,8 +38,8 @@ class RecognitionLike(Protocol):
 # 16x16 thumbnails within ``SAME_THUMB`` grey levels on average. Measured on replayed feeds:
 # crops of a still item in consecutive frames differ by 0.3-3 levels (JPEG and sensor noise),
 # crops of an item that turned or was partly covered by 5-40. 3 rather than 2 runs about half
-# the crops and changed 4 of 720 events on 120 replayed feeds (one wrong name righted, none
-# made wrong).
+# the crops and changed 6 of 1,080 events on 180 replayed feeds (two wrong names righted,
+# none made wrong).
 SAME_SIZE = 0.03
 SAME_THUMB = 3.0
 THUMB_PX = 16
