@@ -411,6 +411,22 @@ class Fuser:
         w0, _ = self._window(ev, after[0])
         return after[1] - self._level_before(ev, w0, after[1]) <= -self.min_item_g
 
+    def _anothers_change(self, ev: NamedEvent) -> bool:
+        """The only change in ``ev``'s window went to another event (a question about it
+        included) and weighs nothing like any product ``ev`` names: the load cells say its
+        item did not move (429012: the milk's track crossed out as a potato was lifted; the
+        103 g that left went to the potato's question, and the milk's remove was asked with
+        no weight)."""
+        after = self._after(ev)
+        if after is None or not ev.candidates or not self._claimed_overlap(ev, after[0]):
+            return False
+        w0, _ = self._window(ev, after[0])
+        before = self._level_before(ev, w0, after[1])
+        change = abs(after[1] - before)
+        return change >= self.min_item_g and not any(
+            self.agrees(c.sku, change) for c in ev.candidates if c.score >= PLAUSIBLE_SCORE
+        )
+
     def _never_left(self, ev: NamedEvent) -> bool:
         """A remove during which the load never dipped below its level before the lift: nothing
         left, even if another gesture's add moved the level since (a long item whose end the
@@ -585,6 +601,7 @@ class Fuser:
                     or self._explained(ev)
                     or self._never_left(ev)
                     or self._went_the_other_way(ev)
+                    or self._anothers_change(ev)
                 )
             ):
                 # A track re-found after a hand hid it, or an item shuffled inside the basket:

@@ -390,6 +390,31 @@ def test_an_add_after_which_the_load_fell_is_the_item_leaving() -> None:
     ]
 
 
+def test_a_remove_whose_window_held_only_anothers_change_is_no_remove() -> None:
+    """A banana (102 g), a floury potato (101 g) and a milk carton (1,021 g) lie in the
+    basket. The potato is lifted (103 g leave, asked: banana or potato), and the milk's
+    track crosses out beside it (429012). The load cells say the milk never left: no remove
+    of it, and no question with no weight."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    level = 0.0
+    for track, t_s, sku, grams in ((8, 5.0, "banana", 102.0), (5, 10.0, "floury-potato", 101.0),
+                                   (21, 15.0, "arla-standard-milk", 1021.0)):  # fmt: skip
+        fuser.add_event(NamedEvent(track, "add", t_s, (Candidate(sku, 0.9),), True, t_s + 0.2))
+        level += grams
+        fuser.add_level(t_s + 0.5, level)
+        [added] = polled(fuser, (t_s + 1.5,))
+        assert (added.type, added.sku) == ("add", sku)
+    fuser.add_event(NamedEvent(12, "remove", 28.0, (), False, 28.0, 27.8))
+    fuser.add_level(28.0, level - 103.0)
+    [asked] = polled(fuser, (28.4,))
+    assert (asked.type, asked.action, asked.grams) == ("unresolved", "remove", 103)
+    milk = (Candidate("arla-standard-milk", 0.92),)
+    fuser.add_event(NamedEvent(21, "remove", 28.6, milk, True, 28.6, 28.5))
+    fuser.add_level(28.7, level - 102.0)  # the same load, re-logged
+    assert polled(fuser, (29.0, 30.0, 31.0, 33.0)) == []
+
+
 def test_a_remove_names_what_is_in_the_basket() -> None:
     fuser = basket_with_juice()
     # The lifted carton is blurred: the recognizer leans to apple juice, which is not in the
