@@ -429,11 +429,7 @@ def test_a_sure_remove_name_whose_item_weighed_far_from_what_left_yields_to_one_
     """A vine tomato (429 g) and a papaya (482 g) lie in the basket; the tomato's track slid onto
     the papaya and is lifted with it, named vine tomato. 488 g left: the papaya's own weight,
     not the tomato's (feed 426603). Both products "agree" by the catalog's tolerance."""
-    fuser = basket_with("vine-tomato", 429.0)
-    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("papaya", 0.9),), True, 8.4, 7.8))
-    fuser.add_level(8.5, 911.0)
-    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
-    assert (added.type, added.sku) == ("add", "papaya")
+    fuser = basket_with_two("vine-tomato", 429.0, "papaya", 482.0)
     tomato = (Candidate("vine-tomato", 0.7),)
     fuser.add_event(NamedEvent(4, "remove", 13.3, tomato, True, 13.5, 12.8))
     fuser.add_level(13.4, 423.0)
@@ -445,11 +441,7 @@ def test_a_sure_remove_name_far_from_what_its_item_weighed_is_not_confirmed_earl
     """The same, decided from early samples: a pomegranate (293 g) and a cucumber (340 g) lie
     in the basket; the cucumber's track is lifted with the pomegranate (427309). 285 g leaving
     agrees with a cucumber by the catalog, not with the one that went in."""
-    fuser = basket_with("pomegranate", 293.0)
-    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("cucumber", 0.9),), True, 8.4, 7.8))
-    fuser.add_level(8.5, 633.0)
-    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
-    assert (added.type, added.sku) == ("add", "cucumber")
+    fuser = basket_with_two("pomegranate", 293.0, "cucumber", 340.0)
     fuser.add_event(NamedEvent(5, "remove", 20.0, (Candidate("cucumber", 0.7),), True, 20.2, 19.5))
     for t_s in (19.9, 20.0, 20.1, 20.2, 20.3):
         fuser.add_sample(t_s, 633.0 - 285.0)  # every sample agrees: early enough
@@ -637,11 +629,7 @@ def test_a_remove_the_scale_saw_alone_checks_what_remains(
     """Satsumas (62 g) and a plum (60 g) lie in the basket; 63 g leaves with no lift seen, and
     the only name vision offers is the plum's, from a remove dropped a moment before because
     the load did not change then (427807). What still lies in view did not leave."""
-    fuser = basket_with("satsumas", 62.0)
-    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("plum", 0.9),), True, 8.4, 7.8))
-    fuser.add_level(8.5, 122.0)
-    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
-    assert (added.type, added.sku) == ("add", "plum")
+    fuser = basket_with_two("satsumas", 62.0, "plum", 60.0)
     fuser.add_event(NamedEvent(5, "remove", 15.0, (Candidate("plum", 0.92),), False, 15.2, 14.8))
     fuser.add_level(15.6, 122.0)  # the plum's track jittered: the load stayed, remove dropped
     assert fuser.poll(18.0, scale_live=True, certain_may_come=False) == []
@@ -663,11 +651,7 @@ def test_a_sure_remove_name_yields_to_an_item_that_weighed_far_closer() -> None:
     """A peach (162 g) and an orange (178 g) lie in the basket; the orange's track is lifted
     with the peach, named orange (427909). 161 g left: the peach's weight within a gram, the
     orange's 17 g off, outside the same-item tolerance (12 g) though within twice it."""
-    fuser = basket_with("peach", 162.0)
-    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("orange", 0.9),), True, 8.4, 7.8))
-    fuser.add_level(8.5, 340.0)
-    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
-    assert (added.type, added.sku) == ("add", "orange")
+    fuser = basket_with_two("peach", 162.0, "orange", 178.0)
     fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate("orange", 0.92),), True, 13.5, 12.8))
     fuser.add_level(13.4, 179.0)
     [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
@@ -676,10 +660,7 @@ def test_a_sure_remove_name_yields_to_an_item_that_weighed_far_closer() -> None:
 
 def test_a_sure_remove_name_stands_when_no_item_weighed_far_closer() -> None:
     """The same basket, 170 g left: the orange 8 g off, the peach 8 g: vision's name stands."""
-    fuser = basket_with("peach", 162.0)
-    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate("orange", 0.9),), True, 8.4, 7.8))
-    fuser.add_level(8.5, 340.0)
-    fuser.poll(9.5, scale_live=True, certain_may_come=False)
+    fuser = basket_with_two("peach", 162.0, "orange", 178.0)
     fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate("orange", 0.92),), True, 13.5, 12.8))
     fuser.add_level(13.4, 170.0)
     [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
@@ -720,6 +701,17 @@ def basket_with(sku: str, grams: float) -> Fuser:
     fuser.add_level(3.5, grams)
     [change] = fuser.poll(4.5, scale_live=True, certain_may_come=False, last_hand_s=3.0)
     assert (change.type, change.sku, change.grams) == ("add", sku, round(grams))
+    return fuser
+
+
+def basket_with_two(first: str, first_g: float, second: str, second_g: float) -> Fuser:
+    """``basket_with(first, first_g)``, then ``second`` of ``second_g`` added and confirmed at
+    8 s (track 5)."""
+    fuser = basket_with(first, first_g)
+    fuser.add_event(NamedEvent(5, "add", 8.0, (Candidate(second, 0.9),), True, 8.4, 7.8))
+    fuser.add_level(8.5, first_g + second_g)
+    [added] = fuser.poll(9.5, scale_live=True, certain_may_come=False)
+    assert (added.type, added.sku, added.grams) == ("add", second, round(second_g))
     return fuser
 
 
