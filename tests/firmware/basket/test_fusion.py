@@ -647,24 +647,23 @@ def test_a_remove_the_scale_saw_alone_checks_what_remains(
     assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, 63)
 
 
-def test_a_sure_remove_name_yields_to_an_item_that_weighed_far_closer() -> None:
+@pytest.mark.parametrize(
+    "left_g,removed_sku",
+    [(161, "peach"), (170, "orange")],
+    ids=["peach-within-a-gram-orange-17g-off", "both-8g-off-vision-stands"],
+)
+def test_a_sure_remove_name_yields_only_to_an_item_that_weighed_far_closer(
+    left_g: int, removed_sku: str
+) -> None:
     """A peach (162 g) and an orange (178 g) lie in the basket; the orange's track is lifted
     with the peach, named orange (427909). 161 g left: the peach's weight within a gram, the
-    orange's 17 g off, outside the same-item tolerance (12 g) though within twice it."""
+    orange's 17 g off, outside the same-item tolerance (12 g) though within twice it, so the
+    peach left. 170 g left: both 8 g off, and vision's name stands."""
     fuser = basket_with_two("peach", 162.0, "orange", 178.0)
     fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate("orange", 0.92),), True, 13.5, 12.8))
-    fuser.add_level(13.4, 179.0)
+    fuser.add_level(13.4, 340.0 - left_g)
     [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
-    assert (removed.type, removed.sku, removed.grams) == ("remove", "peach", 161)
-
-
-def test_a_sure_remove_name_stands_when_no_item_weighed_far_closer() -> None:
-    """The same basket, 170 g left: the orange 8 g off, the peach 8 g: vision's name stands."""
-    fuser = basket_with_two("peach", 162.0, "orange", 178.0)
-    fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate("orange", 0.92),), True, 13.5, 12.8))
-    fuser.add_level(13.4, 170.0)
-    [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
-    assert (removed.type, removed.sku, removed.grams) == ("remove", "orange", 170)
+    assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, left_g)
 
 
 def test_a_remove_of_one_of_two_equal_weights_is_not_confirmed_early() -> None:
