@@ -149,9 +149,15 @@ class CartPipeline:
         # Tracks whose add was emitted (and not removed) -> the SKU that add named.
         self._accounted: dict[int, str] = {}
         self._boxes: dict[int, Box] = {}  # product tracks in view -> box (lores px)
+        # Product tracks the zone still remembers -> their last box: where an item confirmed as
+        # it arrived, its track lost under the hand meanwhile, was last seen. Pruned per frame.
+        self._last_boxes: dict[int, Box] = {}
         # Tracks whose add was emitted (and not removed) -> (SKU, its box then): where that
         # item lies, remembered after its track is lost (see ``_covered``).
         self._placed: dict[int, tuple[str, Box]] = {}
+        # Of those, tracks added as they arrived, before the zone saw them at rest: placed again
+        # where they come to rest. Bounded by ``_placed``.
+        self._placed_in_hand: set[int] = set()
         # Views of the basket alone (detection image), one per ``VIEW_EVERY_S``: what it looked
         # like before an item went in unseen (see ``_vote_changed_region``). Bounded.
         self._views: deque[tuple[float, np.ndarray]] = deque(maxlen=VIEWS_KEPT)
@@ -211,6 +217,7 @@ class CartPipeline:
         start = self.times.add("tracker", start)
         hands = [t.xyxy_px for t in tracks if t.class_id == HAND]
         self._boxes = {t.track_id: t.xyxy_px for t in tracks if t.class_id == PRODUCT}
+        self._last_boxes.update(self._boxes)
         if hands:
             self._last_hand_s = t_s
         centres: dict[int, tuple[float, float]] = {}
@@ -234,6 +241,12 @@ class CartPipeline:
         events = self._zone.update(tracks, t_s)
         start = self.times.add("basket", start)
         for ev in events:
+            if ev.action == "add" and not ev.arriving and ev.track_id in self._placed_in_hand:
+                # Its add was confirmed as it arrived: it lies here, not where the hand held it.
+                self._placed_in_hand.discard(ev.track_id)
+                if ev.track_id in self._placed:
+                    sku, _ = self._placed[ev.track_id]
+                    self._placed[ev.track_id] = (sku, self._boxes[ev.track_id])
             candidates: tuple[Candidate, ...] = ()  # named when decided (_name_event)
             if ev.action == "remove":
                 # Named now, from the crops of the item as it lay in the basket; then they
@@ -243,13 +256,21 @@ class CartPipeline:
                 self._bank.drop(ev.track_id)
             self._fuser.add_event(
                 NamedEvent(
-                    ev.track_id, ev.action, ev.t_s, candidates, ev.certain, t_s, ev.moved_t_s
+                    ev.track_id,
+                    ev.action,
+                    ev.t_s,
+                    candidates,
+                    ev.certain,
+                    t_s,
+                    ev.moved_t_s,
+                    arriving=ev.arriving,
                 )
             )
         start = self.times.add("recognizer", start)
         live = {t.track_id for t in tracks} | self._zone.tracked()
         self._bank.keep_only(live)
         self._names = {k: v for k, v in self._names.items() if k in live}
+        self._last_boxes = {k: v for k, v in self._last_boxes.items() if k in live}
         return start
 
     def _name_event(self, ev: NamedEvent) -> tuple[Candidate, ...]:
@@ -287,12 +308,15 @@ class CartPipeline:
                 continue
             if action == "add":
                 self._accounted[c.track_id] = sku
-                box = self._boxes.get(c.track_id)
+                box = self._boxes.get(c.track_id) or self._last_boxes.get(c.track_id)
                 if box is not None:
                     self._placed[c.track_id] = (sku, box)
+                    if c.track_id not in self._zone.in_basket():
+                        self._placed_in_hand.add(c.track_id)
                 for memory in (self._accounted, self._placed):
                     while len(memory) > REMEMBERED_ITEMS:
                         del memory[next(iter(memory))]  # the oldest
+                self._placed_in_hand &= self._placed.keys()
             elif action == "remove":
                 self._accounted.pop(c.track_id, None)
 

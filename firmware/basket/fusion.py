@@ -39,6 +39,16 @@ until the ringing no longer matters; the median is the grams. A per-kg product i
 the gram, so its samples must also span a full swing of the ringing and lie as close together
 as a settled level's.
 
+Arrivals: the zone sees an item at rest only once the releasing hand has uncovered it, 0.5-1 s
+after it landed, while the scale feels the landing at once. So an item seen coming in over the
+basket (``NamedEvent.arriving``) is confirmed early without the zone's rest: its early samples
+(the newest ``ARRIVAL_WINDOW_S``; a per-kg item's, ``early_window_s``) all follow the load's
+peak since touchdown (no press still building) and lie within ``ARRIVAL_SPREAD`` of each other,
+and its name from the crops taken on the way in is sure and agrees with every one of them.
+Unconfirmed, it gives way to the zone's add; confirmed, the zone's later add of that track is
+the same item. An early decision's claim on the weight change lasts until the load settles
+(the next settled level), so no other track's event in between takes it again.
+
 The basket ledger (``firmware.basket.ledger``) holds what has been emitted. A remove names what
 is in the basket: among the held items whose own measured grams fit the weight that left,
 vision picks where it can, and one alone needs no vision (a blurred, lifted carton is still the
@@ -93,6 +103,7 @@ class NamedEvent:
     moved_t_s: float | None = None  # touched down (add) / lifted (remove); default guessed
     named_final: bool = False  # named at decision time already (kept while it waits)
     named_early: bool = False  # named for early confirmation already (even if to nothing)
+    arriving: bool = False  # add: an item over the basket, not yet seen at rest (see poll)
 
     @property
     def decided_at_s(self) -> float:
@@ -122,6 +133,11 @@ HAND_OFF_S = 0.1
 EARLY_KG_SPAN_S = 0.3
 EARLY_KG_SPREAD_G = 4.0
 EARLY_KG_SPREAD = 0.03
+# An arriving item's early samples (no vision of the hand letting go yet) must lie this close
+# together: a hand still pressing, or a load just released, swings wider.
+ARRIVAL_SPREAD_G = 8.0
+ARRIVAL_SPREAD = 0.12
+ARRIVAL_WINDOW_S = 0.25
 # A remove whose weight one held item matches this many times more closely than the item
 # vision names (outside the same-item tolerance) is that item; the load cells' own noise
 # (a few grams) is the least distance counted.
@@ -171,6 +187,7 @@ class Fuser:
         unnamed_wait_s: float = 2.0,
         hands_away_s: float = 0.5,
         hand_wait_s: float = 5.0,
+        arrival_wait_s: float = 3.0,
     ) -> None:
         if t0_utc.tzinfo is None:
             raise ValueError("t0_utc must be timezone-aware")
@@ -203,6 +220,12 @@ class Fuser:
         # ... and an event with no settled level yet waits this long while hands are in view
         # (their next gesture keeps the load moving) rather than becoming a question.
         self.hand_wait_s = hand_wait_s
+        # An arriving item the scale has not confirmed this long after it came over the basket
+        # is left to the zone's own add (it hovers, or was put down unsure).
+        self.arrival_wait_s = arrival_wait_s
+        # Tracks whose arrival was confirmed: their own add, when the zone sees the rest, is
+        # the same item. Bounded.
+        self._arrived: deque[int] = deque(maxlen=64)
         self._last_hand_s = float("-inf")
         self._covered: Covered = _covers_nothing
         self._remaining: RemainingNamer | None = None
@@ -219,6 +242,9 @@ class Fuser:
         # away from it is a change no event claimed (see ``_reconcile``).
         self._accounted_level: tuple[float, float] | None = None
         self._resettle_after: float | None = None  # an early decision's next level is its own
+        # An early decision's claim, whose change lasts until the load settles: the next
+        # settled level ends it (``add_level``).
+        self._settling_claim: tuple[float, float, str, bool] | None = None
         # Removes dropped because the load had not changed yet, (t_s, candidates): a lift the
         # tracker saw too early; the weight that leaves later is most likely that item.
         self._dropped_removes: deque[tuple[float, tuple[Candidate, ...]]] = deque(maxlen=8)
@@ -228,11 +254,27 @@ class Fuser:
         return len(self._pending)
 
     def add_event(self, event: NamedEvent) -> None:
+        if event.action == "add" and not event.arriving:
+            # The zone saw the item at rest: its add replaces the arrival still pending, and is
+            # no second change where the arrival was confirmed.
+            self._pending = [
+                e for e in self._pending if not (e.arriving and e.track_id == event.track_id)
+            ]
+            if event.track_id in self._arrived:
+                self._arrived.remove(event.track_id)
+                return
         self._pending.append(event)
 
     def add_level(self, t_s: float, grams: float) -> None:
         """A settled level of the load cells (in time order)."""
         self._levels.append((t_s, grams))
+        claim = self._settling_claim
+        if claim is not None and t_s >= claim[1]:
+            # The early decision's change went on until now (the load ringing, the hand's
+            # press): another event's window within it sees no change of its own.
+            if claim in self._claimed:
+                self._claimed[self._claimed.index(claim)] = (claim[0], t_s, *claim[2:])
+            self._settling_claim = None
 
     def add_sample(self, t_s: float, grams: float) -> None:
         """A raw load-cell sample (in time order), for early confirmation."""
@@ -437,37 +479,65 @@ class Fuser:
         seen = [g for t, g in self._samples if t >= self._moved(ev)]
         return bool(seen) and min(seen) > before - self.min_change_g
 
-    def _early(self, ev: NamedEvent) -> _Early | None:
+    def _early(self, ev: NamedEvent, window_s: float | None = None) -> _Early | None:
         """The net change over the newest raw samples since the hand is gone (add: the zone saw
         it go; remove: the lift and its ramp), or None while there are too few or, for an add,
         the press may still be on: not seen released (the load come down from its peak since
-        touchdown) and the samples not all taken once no hand was in view."""
+        touchdown) and the samples not all taken once no hand was in view. An arriving item's
+        samples are ``_landed``'s, over the newest ``window_s`` (default ``early_window_s``)."""
         # An add's t_s is when it came to rest, let go; a remove's samples follow its lift.
         since = ev.t_s + self.early_release_s if ev.action == "add" else self._moved(ev) + 0.3
         early = self._early_since(ev, since)
         if early is None or ev.action != "add":
             return early
-        peak = self._peak_since_touchdown(early.before + early.median / 2) - early.before
-        if peak - early.median >= self.min_change_g:
+        peak_t, peak_g = self._peak_since_touchdown(early.before + early.median / 2)
+        if ev.arriving:
+            return self._landed(ev, since, (peak_t, peak_g), window_s)
+        if peak_g - early.before - early.median >= self.min_change_g:
             return early  # the press released
         # Maybe still the hand's press, unless no hand was in view for any of the samples.
         return self._early_since(ev, max(since, self._last_hand_s + HAND_OFF_S))
 
-    def _peak_since_touchdown(self, half_g: float) -> float:
-        """The highest raw sample since the load last rose through ``half_g`` (half an add's
-        net change): the item's touchdown, seen by the scale; the zone sees the item stop
-        moving only once the hand uncovers it, often after the press was released."""
-        peak = -math.inf
-        for _, g in reversed(self._samples):
+    def _landed(
+        self,
+        ev: NamedEvent,
+        since: float,
+        peak: tuple[float, float],
+        window_s: float | None,
+    ) -> _Early | None:
+        """An arriving item's early samples, or None: all taken after the load's peak since
+        touchdown and ``min_change_g`` or more below it (the hand's press released; a plateau
+        under a peak yet to come, or at the peak give or take the cells' noise, is the hand
+        still pressing: 429418, a soyghurt read 118 g heavy), and as close together as an item
+        at rest rings (``ARRIVAL_SPREAD``). No vision says the hand has let go yet; the scale
+        must."""
+        peak_t, peak_g = peak
+        early = self._early_since(ev, max(since, peak_t + 1e-3), window_s)
+        if early is None or peak_g - early.before - early.high < self.min_change_g:
+            return None
+        if early.high - early.low > ARRIVAL_SPREAD_G + ARRIVAL_SPREAD * early.median:
+            return None
+        return early
+
+    def _peak_since_touchdown(self, half_g: float) -> tuple[float, float]:
+        """(time, grams) of the highest raw sample since the load last rose through ``half_g``
+        (half an add's net change): the item's touchdown, seen by the scale; the zone sees the
+        item stop moving only once the hand uncovers it, often after the press was released."""
+        peak = (-math.inf, -math.inf)
+        for t, g in reversed(self._samples):
             if g < half_g:
                 break
-            peak = max(peak, g)
+            if g > peak[1]:
+                peak = (t, g)
         return peak
 
-    def _early_since(self, ev: NamedEvent, since: float) -> _Early | None:
+    def _early_since(
+        self, ev: NamedEvent, since: float, window_s: float | None = None
+    ) -> _Early | None:
+        window_s = self.early_window_s if window_s is None else window_s
         recent = [(t, g) for t, g in self._samples if t >= since]
         if recent:
-            recent = [(t, g) for t, g in recent if t >= recent[-1][0] - self.early_window_s]
+            recent = [(t, g) for t, g in recent if t >= recent[-1][0] - window_s]
         if len(recent) < self.early_samples:
             return None
         w0, _ = self._window(ev, recent[0][0])
@@ -536,12 +606,25 @@ class Fuser:
         # Certain events first: a weight change goes to the event the zone was sure of.
         for ev in sorted(self._pending, key=lambda e: (not e.certain, e.t_s)):
             decided_at = ev.decided_at_s
+            if ev.arriving:
+                if scale_live and now_s - ev.t_s < self.arrival_wait_s:
+                    ev, change = self._arrival(ev, namer)
+                    if change is None:
+                        still.append(ev)
+                    else:
+                        out.append(change)
+                        self._arrived.append(ev.track_id)
+                continue
             if (
                 not ev.certain
                 and scale_live
                 # still: undecided; a certain event whose name does not fit the weight is
-                # itself waiting for another to claim it, so it holds nothing back
-                and (certain_may_come or any(e.certain and e not in yielding for e in still))
+                # itself waiting for another to claim it, so it holds nothing back; nor does
+                # an arrival, whose item the zone's gesture_pending covers
+                and (
+                    certain_may_come
+                    or any(e.certain and not e.arriving and e not in yielding for e in still)
+                )
                 and now_s - decided_at < self.uncertain_hold_s
             ):
                 still.append(ev)  # let any certain event nearby claim the weight first
@@ -560,17 +643,9 @@ class Fuser:
                         # its old item) is not asked for again every frame.
                         ev = replace(ev, candidates=namer(ev), named_early=True)
                     if self._early_confirms(ev, early):
-                        top = ev.candidates[0]
                         if ev.action == "remove" and early.first_s > ev.t_s:
                             ev = replace(ev, t_s=early.first_s)  # lost before the lift: see below
-                        at = self.t0_utc + timedelta(seconds=ev.t_s)
-                        out.append(self._emit(BasketChange(
-                            ev.action, at, ev.t_s, sku=top.sku, grams=round(early.median),
-                            confidence=top.score, track_id=ev.track_id)))  # fmt: skip
-                        self._claimed.append((*self._window(ev, early.first_s), ev.action, True))
-                        # Decided before the load settled: the next settled level is
-                        # this change's, whatever the early samples' estimate said.
-                        self._resettle_after = early.first_s
+                        out.append(self._confirm_early(ev, early))
                         continue
                 still.append(ev)
                 continue
@@ -691,6 +766,45 @@ class Fuser:
             out += self._reconcile(now_s, unexplained_namer)
         return out
 
+    def _confirm_early(self, ev: NamedEvent, early: _Early) -> BasketChange:
+        """Emit ``ev`` confirmed by its early samples (``_early_confirms``): the top SKU, the
+        samples' median as its grams."""
+        top = ev.candidates[0]
+        at = self.t0_utc + timedelta(seconds=ev.t_s)
+        change = self._emit(BasketChange(
+            ev.action, at, ev.t_s, sku=top.sku, grams=round(early.median),
+            confidence=top.score, track_id=ev.track_id))  # fmt: skip
+        claim = (*self._window(ev, early.first_s), ev.action, True)
+        self._claimed.append(claim)
+        # Decided before the load settled: the next settled level is this change's, whatever
+        # the early samples' estimate said.
+        self._resettle_after = early.first_s
+        self._settling_claim = claim
+        return change
+
+    def _arrival(
+        self, ev: NamedEvent, namer: Namer | None
+    ) -> tuple[NamedEvent, BasketChange | None]:
+        """An item coming in, confirmed before the zone sees it at rest: the scale felt it land
+        and the hand let go (``_early``), and its name, from the crops taken on the way in, is
+        sure and agrees with every early sample (``_early_confirms``). Stamped with the first
+        of those samples: the load at rest. The change, or None while that is not so; and the
+        event, named once the load has landed (the hand covers the item until it withdraws:
+        no better crops come before the zone's own add, which names it afresh)."""
+        early = self._early(ev, ARRIVAL_WINDOW_S)
+        if early is None or self._claimed_overlap(ev, early.first_s) or namer is None:
+            return ev, None
+        if not ev.named_early:
+            ev = replace(ev, candidates=namer(ev), named_early=True)
+        product = self.catalog.get(ev.candidates[0].sku) if ev.candidates else None
+        if product is not None and product.pricing is Pricing.PER_KG:
+            early = self._early(ev)  # its grams are the price: a full swing of the ringing
+        if early is None or not self._early_confirms(ev, early):
+            return ev, None
+        # Its window stays where it began: the load before the item came over the basket.
+        at_rest = replace(ev, t_s=max(ev.t_s, early.first_s), moved_t_s=self._moved(ev))
+        return ev, self._confirm_early(at_rest, early)
+
     def _named_by_what_arrived(
         self, ev: NamedEvent, grams: float, unexplained_namer: UnexplainedNamer
     ) -> tuple[NamedEvent, int | None]:
@@ -766,7 +880,7 @@ class Fuser:
 
     def _other_add_pending(self, ev: NamedEvent) -> bool:
         return any(
-            e.action == "add" and (e.track_id, e.t_s) != (ev.track_id, ev.t_s)
+            e.action == "add" and not e.arriving and (e.track_id, e.t_s) != (ev.track_id, ev.t_s)
             for e in self._pending
         )
 

@@ -18,7 +18,11 @@ Events:
 - **add**: an item that travelled at least ``travel_px`` comes to rest inside; ``t_s`` is when
   it was at rest: stopped moving and let go by the hand. Certain when it came from outside;
   otherwise (a track that began inside, e.g. an item hidden by the carrying hand until it was
-  over the basket) ``certain=False``.
+  over the basket) ``certain=False``. Before that, once per approach, an add marked
+  ``arriving``: an item seen coming in is over the basket (``t_s``: when it got there). The
+  zone sees the rest only once the releasing hand has uncovered the item, 0.5-1 s after the
+  item landed; the scale feels the landing at once, so fusion may confirm the add from the
+  load and the item's name so far before the zone's own add comes.
 - **remove**: an item in the basket whose centre crosses out of the polygon (``t_s``: the
   crossing), or that vanishes while moving (``t_s``: when last seen): carried out of view at the
   image border, or lost from sight mid-lift (then uncertain).
@@ -48,6 +52,7 @@ class ZoneEvent:
     t_s: float
     certain: bool = True  # False: the zone could not see where the item came from
     moved_t_s: float | None = None  # add: when it stopped moving; remove: when it was lifted
+    arriving: bool = False  # add: over the basket, coming in; not yet seen at rest
 
 
 @dataclass(slots=True)
@@ -61,6 +66,7 @@ class _ItemState:
     lay_xy: tuple[float, float] | None = None  # where it last lay still
     moved_t_s: float = float("-inf")  # last seen moving, ``travel_px`` or more from ``lay_xy``
     came_from_outside: bool = False
+    announced: bool = False  # its arrival over the basket was reported (this approach)
     in_basket: bool = False  # seen coming to rest inside (or lying there from the start)
     presumed: bool = False  # began inside, not yet seen at rest: maybe in the basket
     travelled_px: float = 0.0  # furthest from where the track began
@@ -204,6 +210,9 @@ class BasketZone:
         st.last_seen_t_s, st.at_border = t_s, border
         st.travelled_px = max(st.travelled_px, abs(cx - st.birth[0]) + abs(cy - st.birth[1]))
         self._crossing(tr.track_id, st, inside, t_s, events)
+        if st.came_from_outside and st.inside and not st.in_basket and not st.announced:
+            st.announced = True
+            events.append(ZoneEvent(tr.track_id, "add", t_s, arriving=True))
         if abs(cx - st.anchor[0]) > self.rest_px or abs(cy - st.anchor[1]) > self.rest_px:
             if was_still_s >= self.rest_s:
                 st.left_rest_t_s = t_s  # it had been lying still: this is the lift
@@ -247,7 +256,7 @@ class BasketZone:
         st.inside, st.streak = inside, 0
         if inside:
             return
-        st.came_from_outside = True
+        st.came_from_outside, st.announced = True, False
         if st.in_basket or st.presumed:
             events.append(
                 ZoneEvent(track_id, "remove", st.streak_t_s, st.in_basket, st.left_rest_t_s)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from firmware.basket.zone import HAND, PRODUCT, BasketZone
+from firmware.basket.zone import HAND, PRODUCT, BasketZone, ZoneEvent
 from firmware.track import TrackedObject
 
 FPS = 15
@@ -39,14 +39,25 @@ def move(
     return frames
 
 
-def run(frames: list[list[tuple]]) -> list[tuple[str, int, float]]:
+def run(frames: list[list[tuple]], arrivals: bool = False) -> list[tuple[str, int, float]]:
+    """The events decided (with ``arrivals``: the items reported coming in instead)."""
     zone = BasketZone(POLYGON, (320, 240), rest_s=0.4)
     events = []
     for i, f in enumerate(frames):
         t = i / FPS
         for e in zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t):
-            events.append((e.action, e.track_id, round(e.t_s, 2)))
+            if e.arriving == arrivals:
+                events.append((e.action, e.track_id, round(e.t_s, 2)))
     return events
+
+
+def decided(zone: BasketZone, frames: list[list[tuple]]) -> list[ZoneEvent]:
+    """The zone's events over ``frames`` but for arrivals."""
+    events = []
+    for i, f in enumerate(frames):
+        t = i / FPS
+        events += zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t)
+    return [e for e in events if not e.arriving]
 
 
 ADD = hold(5, (1, PRODUCT, OUT)) + move(10, 1, OUT, IN) + hold(15, (1, PRODUCT, IN))
@@ -120,23 +131,15 @@ def test_zone_events(frames: list[list[tuple]], expected: list[tuple[str, int, f
 def test_remove_of_a_presumed_item_is_uncertain() -> None:
     zone = BasketZone(POLYGON, (320, 240))
     # Re-found mid-lift: begins inside, moving, never seen at rest.
-    frames = move(10, 7, IN, OUT) + hold(3, (7, PRODUCT, OUT))
-    events = []
-    for i, f in enumerate(frames):
-        t = i / FPS
-        events += zone.update([obj(tid, cls, x, y, t) for tid, cls, x, y in f], t)
+    events = decided(zone, move(10, 7, IN, OUT) + hold(3, (7, PRODUCT, OUT)))
     assert [(e.action, e.certain) for e in events] == [("remove", False)]
-    events = []
-    for i, f in enumerate(ADD + move(10, 1, IN, OUT)):
-        events += zone.update([obj(tid, cls, x, y, i / FPS) for tid, cls, x, y in f], i / FPS)
+    events = decided(zone, ADD + move(10, 1, IN, OUT))
     assert [(e.action, e.certain) for e in events] == [("add", True), ("remove", True)]
 
 
 def test_item_first_seen_over_the_basket_then_resting_is_an_uncertain_add() -> None:
     zone = BasketZone(POLYGON, (320, 240))
-    events = []
-    for i, f in enumerate(move(10, 5, IN2, IN) + hold(15, (5, PRODUCT, IN))):
-        events += zone.update([obj(tid, cls, x, y, i / FPS) for tid, cls, x, y in f], i / FPS)
+    events = decided(zone, move(10, 5, IN2, IN) + hold(15, (5, PRODUCT, IN)))
     assert [(e.action, e.certain) for e in events] == [("add", False)]
 
 
@@ -227,11 +230,26 @@ def test_an_item_lost_under_the_hand_and_found_again_at_rest_is_an_uncertain_add
     # In the basket; the hand closes on it and it moves a little, then it is hidden (no
     # detection) for half a second, and found again lying where it was.
     frames = ADD + move(3, 1, IN, nudged) + hold(8) + hold(15, (1, PRODUCT, nudged))
-    events = []
-    for i, f in enumerate(frames):
-        events += zone.update([obj(tid, cls, x, y, i / FPS) for tid, cls, x, y in f], i / FPS)
+    events = decided(zone, frames)
     assert [(e.action, e.certain) for e in events] == [
         ("add", True),
         ("remove", False),  # lost mid-gesture inside the image: the scale decides
         ("add", False),  # never seen outside: the scale decides this one too
     ]
+
+
+def test_an_item_coming_in_is_reported_arriving_once_per_approach() -> None:
+    """As it comes over the basket (the zone's add follows only once it is seen at rest);
+    again after it was taken out and comes back; never for a track that began inside."""
+    assert run(ADD, arrivals=True) == [("add", 1, round(10 / FPS, 2))]
+    hover_twice = (
+        hold(5, (1, PRODUCT, OUT))
+        + move(8, 1, OUT, IN)
+        + move(8, 1, IN, OUT)
+        + move(8, 1, OUT, IN)
+        + hold(15, (1, PRODUCT, IN))
+    )
+    assert [e[:2] for e in run(hover_twice, arrivals=True)] == [("add", 1), ("add", 1)]
+    assert run(hover_twice) == [("add", 1, round(28 / FPS, 2))]
+    began_inside = move(10, 5, IN2, IN) + hold(15, (5, PRODUCT, IN))
+    assert run(began_inside, arrivals=True) == []
