@@ -13,11 +13,12 @@ Per frame:
    after (so an item that stops moving is seen at rest); an idle cart skips steps 3-5;
 3. detector on the lores image (products and hands), tracker;
 4. crop bank: full-resolution crops of product tracks, only when better than those kept;
-5. zone: add/remove events;
+5. zone: add/remove events, and arrivals (an item seen coming in, over the basket);
 6. fuser: each event is named by voting the recognizer over its track's best crops (taken while
    the item lay still), then confirmed by the net weight change or made unresolved; a sure
    per-unit item is confirmed from the raw samples once they all agree with it, before the
-   weight has settled; returned to the caller. The zone tells the fuser whether a gesture is
+   weight has settled, an arriving one as soon as the scale shows it landed and let go;
+   returned to the caller. The zone tells the fuser whether a gesture is
    still in progress (``gesture_pending``), so uncertain events wait only while a certain one
    may still claim their weight.
 
