@@ -43,8 +43,9 @@ Arrivals: the zone sees an item at rest only once the releasing hand has uncover
 after it landed, while the scale feels the landing at once. So an item seen coming in over the
 basket (``NamedEvent.arriving``) is confirmed early without the zone's rest: its early samples
 (the newest ``ARRIVAL_WINDOW_S``; a per-kg item's, ``early_window_s``) all follow the load's
-peak since touchdown (no press still building) and lie within ``ARRIVAL_SPREAD`` of each other,
-and its name from the crops taken on the way in is sure and agrees with every one of them.
+peak since touchdown and lie clearly below it (the press released, not still building), within
+``ARRIVAL_SPREAD`` of each other, and its name from the crops taken on the way in is sure and
+agrees with every one of them.
 Unconfirmed, it gives way to the zone's add; confirmed, the zone's later add of that track is
 the same item. An early decision's claim on the weight change lasts until the load settles
 (the next settled level), so no other track's event in between takes it again.
@@ -103,7 +104,7 @@ class NamedEvent:
     moved_t_s: float | None = None  # touched down (add) / lifted (remove); default guessed
     named_final: bool = False  # named at decision time already (kept while it waits)
     named_early: bool = False  # named for early confirmation already (even if to nothing)
-    arriving: bool = False  # add: an item over the basket, not yet seen at rest (see poll)
+    arriving: bool = False  # add: an item over the basket, not yet seen at rest (``_arrival``)
 
     @property
     def decided_at_s(self) -> float:
@@ -137,6 +138,8 @@ EARLY_KG_SPREAD = 0.03
 # together: a hand still pressing, or a load just released, swings wider.
 ARRIVAL_SPREAD_G = 8.0
 ARRIVAL_SPREAD = 0.12
+# ... over the newest this long (3 samples at 10 Hz): a per-unit item's grams are no price, and
+# its weight agreeing is the evidence (a per-kg item's window is ``early_window_s``).
 ARRIVAL_WINDOW_S = 0.25
 # A remove whose weight one held item matches this many times more closely than the item
 # vision names (outside the same-item tolerance) is that item; the load cells' own noise
