@@ -83,7 +83,7 @@ from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
 from firmware.basket.changes import BasketChange, Candidate
-from firmware.basket.ledger import BasketLedger
+from firmware.basket.ledger import BasketLedger, HeldItem
 from smartcart.catalog import Catalog, Pricing
 
 log = logging.getLogger(__name__)
@@ -168,6 +168,14 @@ class _Early(NamedTuple):
     before: float  # the load before the event's gesture
 
 
+class _Settling(NamedTuple):
+    """An early decision waiting for the load to settle (``Fuser.add_level``)."""
+
+    claim: tuple[float, float, str, bool]
+    held: HeldItem | None  # what an add put in the ledger
+    before: float  # the load before it
+
+
 class Fuser:
     def __init__(
         self,
@@ -246,8 +254,9 @@ class Fuser:
         self._accounted_level: tuple[float, float] | None = None
         self._resettle_after: float | None = None  # an early decision's next level is its own
         # An early decision's claim, whose change lasts until the load settles: the next
-        # settled level ends it (``add_level``).
-        self._settling_claim: tuple[float, float, str, bool] | None = None
+        # settled level ends it (``add_level``); for an add, with the item it put in the ledger
+        # and the load before it, so that the level reweighs it.
+        self._settling: _Settling | None = None
         # Removes dropped because the load had not changed yet, (t_s, candidates): a lift the
         # tracker saw too early; the weight that leaves later is most likely that item.
         self._dropped_removes: deque[tuple[float, tuple[Candidate, ...]]] = deque(maxlen=8)
@@ -271,13 +280,19 @@ class Fuser:
     def add_level(self, t_s: float, grams: float) -> None:
         """A settled level of the load cells (in time order)."""
         self._levels.append((t_s, grams))
-        claim = self._settling_claim
-        if claim is not None and t_s >= claim[1]:
+        settling = self._settling
+        if settling is not None and t_s >= settling.claim[1]:
             # The early decision's change went on until now (the load ringing, the hand's
             # press): another event's window within it sees no change of its own.
+            claim = settling.claim
             if claim in self._claimed:
                 self._claimed[self._claimed.index(claim)] = (claim[0], t_s, *claim[2:])
-            self._settling_claim = None
+            # What the item weighs is what the settled load says (its early grams, ringing,
+            # may be some per cent off: 429446, a remove then fitted another carton better).
+            net = grams - settling.before
+            if settling.held is not None and self.agrees(settling.held.skus[0], net):
+                self.ledger.reweigh(settling.held, round(net))
+            self._settling = None
 
     def add_sample(self, t_s: float, grams: float) -> None:
         """A raw load-cell sample (in time order), for early confirmation."""
@@ -774,15 +789,16 @@ class Fuser:
         samples' median as its grams."""
         top = ev.candidates[0]
         at = self.t0_utc + timedelta(seconds=ev.t_s)
-        change = self._emit(BasketChange(
+        change = BasketChange(
             ev.action, at, ev.t_s, sku=top.sku, grams=round(early.median),
-            confidence=top.score, track_id=ev.track_id))  # fmt: skip
+            confidence=top.score, track_id=ev.track_id)  # fmt: skip
+        held = self.ledger.record(change)
         claim = (*self._window(ev, early.first_s), ev.action, True)
         self._claimed.append(claim)
         # Decided before the load settled: the next settled level is this change's, whatever
         # the early samples' estimate said.
         self._resettle_after = early.first_s
-        self._settling_claim = claim
+        self._settling = _Settling(claim, held, early.before)
         return change
 
     def _arrival(

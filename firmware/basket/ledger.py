@@ -43,18 +43,31 @@ class BasketLedger:
         """How many held items are ``sku`` (an unresolved add counts as its first candidate)."""
         return sum(item.skus[0] == sku for item in self._items if item.skus)
 
-    def record(self, change: BasketChange) -> None:
+    def record(self, change: BasketChange) -> HeldItem | None:
+        """Hold what an add put in (returned), or take out what a remove took."""
         action = change.action if change.type == "unresolved" else change.type
         if change.type == "unresolved":
             skus = tuple(c.sku for c in change.candidates)
         elif change.sku is not None:
             skus = (change.sku,)
         else:
-            return
+            return None
         if action == "add":
-            self._items.append(HeldItem(skus, change.grams))
-        elif action == "remove" and self._items:
+            item = HeldItem(skus, change.grams)
+            self._items.append(item)
+            return item
+        if action == "remove" and self._items:
             self._items.remove(self._closest(skus[0], change.grams))
+        return None
+
+    def reweigh(self, item: HeldItem, grams: int) -> None:
+        """``item`` (still held) weighs ``grams``: the settled load's word after an add decided
+        from its early samples, whose estimate the remove that takes it out must not be
+        matched against."""
+        for i, held in enumerate(self._items):
+            if held is item:
+                self._items[i] = HeldItem(held.skus, grams)
+                return
 
     def _closest(self, sku: str, grams: int | None) -> HeldItem:
         """The held item a remove of ``sku`` at ``grams`` takes out: same SKU first (confirmed

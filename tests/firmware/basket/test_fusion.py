@@ -985,3 +985,18 @@ def test_an_early_decisions_change_lasts_until_the_load_settles() -> None:
     fuser.add_event(NamedEvent(5, "add", 10.35, LEMON, False, 10.4, 10.4))
     fuser.add_level(10.5, 610.0)  # settled only now
     assert fuser.flush(11.0, scale_live=True) == []
+
+
+def test_an_early_add_is_held_at_what_the_settled_load_says() -> None:
+    """Its early samples said 118 g; the level, settled, 104 g: a later remove is matched
+    against 104 g (429446: a carton charged 3 % heavy made the next remove fit another)."""
+    fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (9.3, 655.0))
+    fuser.add_event(arriving())
+    changes = []
+    for t_s, grams in [(9.4, 612.0), (9.5, 624.0), (9.6, 618.0)]:
+        fuser.add_sample(t_s, grams)
+        changes += fuser.poll(t_s, scale_live=True, namer=lemon_namer, last_hand_s=t_s)
+    [change] = changes
+    assert change.grams == 118
+    fuser.add_level(10.2, 604.0)
+    assert [item.grams for item in fuser.ledger.items] == [104]

@@ -65,3 +65,12 @@ def test_an_unresolved_add_is_held_as_its_candidates() -> None:
     assert ledger.fitting(70, agrees) == ("lime",)
     ledger.record(change("remove", "lime", 71))
     assert ledger.items == ()
+
+
+def test_an_item_reweighed_keeps_its_place_and_names() -> None:
+    ledger = BasketLedger()
+    first = ledger.record(change("add", "lemon", 118))
+    ledger.record(change("add", "lemon", 118))  # another lemon, the same weight
+    assert first is not None
+    ledger.reweigh(first, 104)
+    assert ledger.items == (HeldItem(("lemon",), 104), HeldItem(("lemon",), 118))
