@@ -13,7 +13,7 @@ Per frame:
    after (so an item that stops moving is seen at rest); an idle cart skips steps 3-5;
 3. detector on the lores image (products and hands), tracker;
 4. crop bank: full-resolution crops of product tracks, only when better than those kept;
-5. zone: add/remove events, and arrivals (an item seen coming in, over the basket);
+5. zone: add/remove events, and arrivals (an item carried in, over the basket);
 6. fuser: each event is named by voting the recognizer over its track's best crops (taken while
    the item lay still), then confirmed by the net weight change or made unresolved; a sure
    per-unit item is confirmed from the raw samples once they all agree with it, before the
@@ -287,11 +287,16 @@ class CartPipeline:
         return names
 
     def _name(self, track_id: int, action: str) -> tuple[Candidate, ...]:
-        if action == "remove" and track_id in self._names:
-            return self._names[track_id]  # named when it was added: same item
-        candidates = self._vote_track(track_id) or ()
-        self._names[track_id] = candidates
-        return candidates
+        """The vote over the track's crops now; a remove whose track has none left (dropped
+        at an earlier remove) keeps the name it had. Not the name of its add: an item named
+        as it arrived was named from crops taken in the hand, and a track may since have slid
+        onto the item a hand put beside it (429446: its remove was taken for the milk it
+        first showed)."""
+        candidates = self._vote_track(track_id)
+        if candidates is None and action == "remove":
+            return self._names.get(track_id, ())
+        self._names[track_id] = candidates or ()
+        return self._names[track_id]
 
     def _vote_track(self, track_id: int) -> tuple[Candidate, ...] | None:
         """The recognizer's vote over the track's best crops (None: it has none). Each crop is

@@ -19,7 +19,8 @@ Events:
   it was at rest: stopped moving and let go by the hand. Certain when it came from outside;
   otherwise (a track that began inside, e.g. an item hidden by the carrying hand until it was
   over the basket) ``certain=False``. Before that, once per approach, an add marked
-  ``arriving``: an item seen coming in is over the basket (``t_s``: when it got there). The
+  ``arriving``: an item carried in is over the basket (``t_s``: when it got there; certain as
+  the add would be; see ``_coming_in``). The
   zone sees the rest only once the releasing hand has uncovered the item, 0.5-1 s after the
   item landed; the scale feels the landing at once, so fusion may confirm the add from the
   load and the item's name so far before the zone's own add comes.
@@ -150,6 +151,18 @@ class BasketZone:
                 return True
         return False
 
+    def _coming_in(self, st: _ItemState) -> bool:
+        """Over the basket, not yet at rest there, and carried in: seen coming from outside
+        (certain), or first seen over the basket and moving ever since, ``travel_px`` or more
+        (uncertain: an item carried in under the hand, first boxed once over the basket). Not a
+        track that has lain still: an old item found again, or a track that slid from one onto
+        the item a hand brings, whose crops show the old item."""
+        if not st.inside or st.in_basket:
+            return False
+        if st.came_from_outside:
+            return True
+        return st.presumed and st.lay_xy is None and st.travelled_px >= self.travel_px
+
     def held(self, box: Box, hands: Sequence[Box]) -> bool:
         """A hand touches the item: its box, grown by ``hand_margin`` of its size on each side
         (fingers hold an item from one side, so the boxes barely overlap), covers part of it."""
@@ -210,9 +223,9 @@ class BasketZone:
         st.last_seen_t_s, st.at_border = t_s, border
         st.travelled_px = max(st.travelled_px, abs(cx - st.birth[0]) + abs(cy - st.birth[1]))
         self._crossing(tr.track_id, st, inside, t_s, events)
-        if st.came_from_outside and st.inside and not st.in_basket and not st.announced:
+        if self._coming_in(st) and not st.announced:
             st.announced = True
-            events.append(ZoneEvent(tr.track_id, "add", t_s, arriving=True))
+            events.append(ZoneEvent(tr.track_id, "add", t_s, st.came_from_outside, arriving=True))
         if abs(cx - st.anchor[0]) > self.rest_px or abs(cy - st.anchor[1]) > self.rest_px:
             if was_still_s >= self.rest_s:
                 st.left_rest_t_s = t_s  # it had been lying still: this is the lift

@@ -87,6 +87,21 @@ def test_second_add_of_a_track(vote: tuple, first: list[BasketChange], expected:
     assert name_second_add(vote, first) == expected
 
 
+def test_a_remove_is_named_by_what_the_track_shows_now_not_by_its_add() -> None:
+    """429446: a track named as it came in slid onto the item put down beside it; lifted, it
+    is that item. Once a remove has dropped the track's crops, it keeps the name it had."""
+    pipe = pipeline(PEPPER)
+    pipe._bank.offer(11, 0.9, np.zeros((8, 8, 3), np.uint8))
+    add = pipe._name_event(NamedEvent(11, "add", 5.0, (), True, 5.4, arriving=True))
+    assert add[0].sku == "green-bell-pepper"
+    pipe._bank.drop(11)  # a remove that was a hand hiding it: the crops went, the track stays
+    pipe.recognizer = Recognizer(PEAR)
+    pipe._bank.offer(11, 0.9, np.ones((8, 8, 3), np.uint8))  # on the pear now
+    assert [c.sku for c in pipe._name(11, "remove")] == ["kaiser", "green-bell-pepper"]
+    pipe._bank.drop(11)
+    assert [c.sku for c in pipe._name(11, "remove")] == ["kaiser", "green-bell-pepper"]
+
+
 def test_a_track_lying_where_an_added_item_lies_covers_that_product() -> None:
     """The pipeline remembers where each added item lay, after its track is lost; a track
     whose box lies mostly there covers that product, until that product is removed."""
