@@ -565,13 +565,16 @@ class Fuser:
         net = sorted(sign * (g - before) for _, g in recent)
         return _Early(recent[0][0], recent[-1][0], net[len(net) // 2], net[0], net[-1], before)
 
+    def _sure(self, ev: NamedEvent) -> bool:
+        return bool(ev.candidates) and ev.candidates[0].score >= self.min_confidence
+
     def _early_confirms(self, ev: NamedEvent, early: _Early) -> bool:
         """The sure top SKU agrees with every early sample; one sold per kg also needs samples
         as tight as a settled level's over a full swing of the load's ringing (its grams are
         the price)."""
-        top = ev.candidates[0] if ev.candidates else None
-        if top is None or top.score < self.min_confidence or top.sku in self._suspect_names(ev):
+        if not self._sure(ev) or ev.candidates[0].sku in self._suspect_names(ev):
             return False
+        top = ev.candidates[0]
         product = self.catalog.get(top.sku)
         if product is None:
             return False
@@ -627,11 +630,13 @@ class Fuser:
             if ev.arriving:
                 if scale_live and now_s - ev.t_s < self.arrival_wait_s:
                     ev, change = self._arrival(ev, namer)
-                    if change is None:
-                        still.append(ev)
-                    else:
+                    if change is not None:
                         out.append(change)
                         self._arrived.append(ev.track_id)
+                    elif not ev.named_early or self._sure(ev):
+                        # Named unsure (it is named once), it can never be confirmed: it stops
+                        # waiting, and holding back the scale's own event meanwhile (429518).
+                        still.append(ev)
                 continue
             if (
                 not ev.certain

@@ -974,6 +974,21 @@ def test_an_arrival_not_confirmed_gives_way_to_the_zones_add() -> None:
     assert (fuser.pending, change.type, change.grams) == (0, "unresolved", 110)
 
 
+def test_an_arrival_named_unsure_stops_waiting() -> None:
+    """It is named once, as it lands: unsure, it can never be confirmed, and waiting for
+    ``arrival_wait_s`` would hold back the scale's own event (429518: a peach carried in
+    under the hand was asked about 0.9 s later than without the arrival)."""
+    fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (9.3, 655.0))
+    fuser.add_event(arriving())
+    for t_s, grams in [(9.4, 602.0), (9.5, 614.0)]:
+        fuser.add_sample(t_s, grams)
+        fuser.poll(t_s, scale_live=True, namer=lambda ev: (), last_hand_s=t_s)
+        assert fuser.pending == 1  # not landed yet: not named
+    fuser.add_sample(9.6, 608.0)
+    assert fuser.poll(9.6, scale_live=True, namer=lambda ev: UNSURE, last_hand_s=9.6) == []
+    assert fuser.pending == 0
+
+
 def test_an_early_decisions_change_lasts_until_the_load_settles() -> None:
     """Another track's add seen at rest while the load still settled from the arrival (a
     track that jumped onto the new item, 429212) sees no change of its own."""
