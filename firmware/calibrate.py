@@ -5,6 +5,10 @@
   browser or any image viewer shows. ``--write`` stores the proposal as ``[basket] polygon``.
 - ``scale``: read the empty basket (tare), then a known weight; ``[scale] offset_counts`` and
   ``counts_per_gram`` come from ``firmware/scale/hx711.py``'s ``tare`` and ``calibrate``.
+- ``ring``: how the basket swings on its load cells (``firmware/scale/ring.py``), measured from
+  a recorded ``scale.csv`` (``smartcart cart record`` while a weight is put in and lifted out a
+  few times); ``[scale] ring_hz`` and ``ring_decay_s`` let per-kg items be weighed under the
+  swing instead of after it.
 
 Headless on purpose (no GUI window: the cart has a kiosk, not a desktop), and prompts go
 through a callable so a test drives them. Every value is checked by ``CartConfig``'s own
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
     from firmware.config import CartConfig
     from firmware.scale.hx711 import HX711, Calibration
+    from firmware.scale.ring import Ring
 
 Polygon = tuple[tuple[float, float], ...]
 Prompt = Callable[[str], object]  # shows the instruction, returns once the person is ready
@@ -138,6 +143,24 @@ def calibrate_scale(
     return cal
 
 
+def calibrate_ring(config: Path, trace: Path, write: bool) -> tuple[Ring, int]:
+    """The basket's ring measured from ``trace`` (a feed's ``scale.csv``), and the number of
+    lifts it came from; stored as ``[scale] ring_hz`` / ``ring_decay_s`` if ``write``."""
+    from firmware.config import load_config
+    from firmware.scale.ring import estimate
+    from smartcart.feed.format import read_scale
+
+    load_config(config)  # a broken file is refused before the trace is read
+    try:
+        scale_trace = read_scale(trace)
+        ring, used = estimate(scale_trace.t_s, scale_trace.grams)
+    except ValueError as e:  # FeedError is one: a bad file, or no lift in it
+        raise ConfigError(f"{trace}: {e}") from e
+    values = {"ring_hz": ring.hz, "ring_decay_s": ring.decay_s}
+    update_config(config, "scale", values, write=write)
+    return ring, used
+
+
 def _enter(message: str) -> object:
     return typer.prompt(message, default="", show_default=False)
 
@@ -188,4 +211,24 @@ def scale(
         raise typer.Exit(1) from e
     typer.echo(
         f"{config}: offset_counts {cal.offset_counts}, counts_per_gram {cal.counts_per_gram:.3f}"
+    )
+
+
+@app.command()
+def ring(
+    config: Config,
+    trace: Annotated[
+        Path, typer.Option(help="scale.csv of a feed recorded while a weight was lifted out")
+    ],
+    write: Annotated[bool, typer.Option(help="Store it as [scale] ring_hz / ring_decay_s")] = False,
+) -> None:
+    """Measure how the basket swings on its load cells from a recorded scale.csv."""
+    try:
+        found, used = calibrate_ring(config, trace, write)
+    except FirmwareError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(1) from e
+    typer.echo(
+        f"{trace}: ring_hz {found.hz:g}, ring_decay_s {found.decay_s:g} (from {used} lifts)"
+        + (f" written to {config}" if write else "")
     )

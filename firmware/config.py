@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -36,6 +36,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+if TYPE_CHECKING:
+    from firmware.scale.ring import Ring
 
 from firmware.errors import ConfigError
 from firmware.link.config import BrokerAddress, LinkConfig
@@ -101,6 +104,24 @@ class ScaleConfig(_Section):
     silence_s: float = Field(
         default=1.5, gt=0, description="No sample for this long: scale silent, vision-only mode"
     )
+    # The demo cart's (the simulator's basket, measured by `calibrate ring` on recorded feeds).
+    ring_hz: float | None = Field(
+        default=3.0,
+        gt=0,
+        description="Calibration: how fast the basket swings on its load cells, Hz "
+        "(smartcart cart calibrate ring); unset: per-kg items wait for the swing to die down",
+    )
+    ring_decay_s: float | None = Field(
+        default=0.25, gt=0, description="Calibration: the swing's 1/e decay time, seconds"
+    )
+
+    def ring(self) -> Ring | None:
+        """The basket's ring (``firmware.scale.ring``), where both halves are calibrated."""
+        from firmware.scale.ring import Ring
+
+        if self.ring_hz is None or self.ring_decay_s is None:
+            return None
+        return Ring(self.ring_hz, self.ring_decay_s)
 
 
 class ModelsConfig(_Section):

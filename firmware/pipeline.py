@@ -141,6 +141,7 @@ class CartPipeline:
             t0_utc,
             min_confidence=basket.min_confidence,
             weight_tolerance=basket.weight_tolerance,
+            ring=scale.ring(),
         )
         self._levels_seen = 0
         self._last_centre: dict[int, tuple[float, float]] = {}  # product tracks, last frame

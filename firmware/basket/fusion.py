@@ -84,6 +84,7 @@ from typing import Literal, NamedTuple
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.ledger import BasketLedger, HeldItem
+from firmware.scale.ring import Ring, fit_level
 from smartcart.catalog import Catalog, Pricing
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,15 @@ HAND_OFF_S = 0.1
 EARLY_KG_SPAN_S = 0.3
 EARLY_KG_SPREAD_G = 4.0
 EARLY_KG_SPREAD = 0.03
+# ... or, where the cart knows how its basket rings (``firmware.scale.ring``), by the level a fit
+# of that swing reads from the samples since the release: fitted within this residual (the
+# cells' noise is ~1.5 g; a hand still on the item, or a sample mid-ramp, leaves far more), over
+# at most the newest ``RING_FIT_S``.
+RING_FIT_RMS_G = 4.0
+RING_FIT_S = 1.0
+# ... and only where the fit pins the level within this share of the item (its price; a light
+# item's grams, a few noisy samples, do not: it waits for tight samples as before).
+RING_FIT_SE = 0.01
 # An arriving item's early samples (no vision of the hand letting go yet) must lie this close
 # together: a hand still pressing, or a load just released, swings wider.
 ARRIVAL_SPREAD_G = 8.0
@@ -166,6 +176,8 @@ class _Early(NamedTuple):
     low: float
     high: float
     before: float  # the load before the event's gesture
+    since_s: float = -math.inf  # samples from here on follow the release (``_ring_fit``)
+    quiet_s: float = -math.inf  # weighed under a swing: when it will have died down
 
 
 class _Settling(NamedTuple):
@@ -199,6 +211,7 @@ class Fuser:
         hands_away_s: float = 0.5,
         hand_wait_s: float = 5.0,
         arrival_wait_s: float = 3.0,
+        ring: Ring | None = None,
     ) -> None:
         if t0_utc.tzinfo is None:
             raise ValueError("t0_utc must be timezone-aware")
@@ -234,6 +247,9 @@ class Fuser:
         # An arriving item the scale has not confirmed this long after it came over the basket
         # is left to the zone's own add (it hovers, or was put down unsure).
         self.arrival_wait_s = arrival_wait_s
+        # How the basket swings on its load cells (calibrated per cart), or None: a per-kg
+        # item then waits for samples as tight as a settled level's.
+        self.ring = ring
         # Tracks whose arrival was confirmed: their own add, when the zone sees the rest, is
         # the same item. Bounded.
         self._arrived: deque[int] = deque(maxlen=64)
@@ -563,39 +579,73 @@ class Fuser:
         before = self._level_before(ev, w0, now_g)
         sign = 1.0 if ev.action == "add" else -1.0
         net = sorted(sign * (g - before) for _, g in recent)
-        return _Early(recent[0][0], recent[-1][0], net[len(net) // 2], net[0], net[-1], before)
+        median = net[len(net) // 2]
+        return _Early(recent[0][0], recent[-1][0], median, net[0], net[-1], before, since)
 
     def _sure(self, ev: NamedEvent) -> bool:
         return bool(ev.candidates) and ev.candidates[0].score >= self.min_confidence
 
-    def _early_confirms(self, ev: NamedEvent, early: _Early) -> bool:
-        """The sure top SKU agrees with every early sample; one sold per kg also needs samples
-        as tight as a settled level's over a full swing of the load's ringing (its grams are
-        the price)."""
+    def _early_confirms(self, ev: NamedEvent, early: _Early) -> _Early | None:
+        """The early samples ``ev`` is confirmed by, or None: the sure top SKU agrees with every
+        one; one sold per kg is weighed by them only as its price needs (``_weighed``)."""
         if not self._sure(ev) or ev.candidates[0].sku in self._suspect_names(ev):
-            return False
+            return None
         top = ev.candidates[0]
         product = self.catalog.get(top.sku)
         if product is None:
-            return False
+            return None
+        if product.pricing is Pricing.PER_KG:
+            weighed = self._weighed(ev, early)
+            if weighed is None:
+                return None
+            early = weighed
         median, low, high = early.median, early.low, early.high
-        if product.pricing is Pricing.PER_KG and (
-            early.last_s - early.first_s < EARLY_KG_SPAN_S
-            or high - low > EARLY_KG_SPREAD_G + EARLY_KG_SPREAD * median
-        ):
-            return False
         if ev.action == "remove":
             held = self.ledger.fitting(median, self.agrees)
             if len(held) > 1:
-                return False  # items of several products weigh that: see what remains (``poll``)
+                return None  # items of several products weigh that: see what remains (``poll``)
             if held and top.sku not in self.ledger.fitting(median, self.agrees, slack=2.0):
                 # What left weighs another held item, far from what this product's weighed on
                 # the way in: the track may have slid onto it (427309: a cucumber's track on
                 # the pomegranate lifted). ``decide`` weighs that once the level settles.
-                return False
-        return (
-            median >= self.min_change_g and self.agrees(top.sku, low) and self.agrees(top.sku, high)
-        )
+                return None
+        agrees = self.agrees(top.sku, low) and self.agrees(top.sku, high)
+        return early if median >= self.min_change_g and agrees else None
+
+    def _weighed(self, ev: NamedEvent, early: _Early) -> _Early | None:
+        """A per-kg item's early samples as its price needs them (its grams are the price), or
+        None: samples spanning a full swing of the load's ringing and as tight as a settled
+        level's; or, sooner, the level under the swing where the cart knows its ring
+        (``_ring_fit``)."""
+        if (
+            early.last_s - early.first_s >= EARLY_KG_SPAN_S
+            and early.high - early.low <= EARLY_KG_SPREAD_G + EARLY_KG_SPREAD * early.median
+        ):
+            return early
+        fitted = self._ring_fit(ev, early)
+        if fitted is None:
+            return None
+        net, quiet_s = fitted
+        return early._replace(median=net, low=net, high=net, quiet_s=quiet_s)
+
+    def _ring_fit(self, ev: NamedEvent, early: _Early) -> tuple[float, float] | None:
+        """The net change under the swing, and when the swing will have died down: the ring's
+        fit to the samples since the release (the newest ``RING_FIT_S``), dropping up to two
+        leading ones that may lie on the release's ramp; None without a ring or a fit within
+        ``RING_FIT_RMS_G`` and ``RING_FIT_SE``."""
+        if self.ring is None:
+            return None
+        after = max(early.since_s, early.last_s - RING_FIT_S)
+        samples = [(t, g) for t, g in self._samples if after <= t <= early.last_s]
+        for skip in range(3):
+            t_s, grams = [t for t, _ in samples[skip:]], [g for _, g in samples[skip:]]
+            fit = fit_level(t_s, grams, self.ring)
+            if fit is None:
+                return None
+            net = (1.0 if ev.action == "add" else -1.0) * (fit.level_g - early.before)
+            if fit.rms_g <= RING_FIT_RMS_G and fit.level_se_g <= RING_FIT_SE * abs(net):
+                return net, fit.quiet_s(self.ring, t_s[-1])
+        return None
 
     def poll(
         self,
@@ -665,10 +715,11 @@ class Fuser:
                         # Once, cached on the event: a name withheld (a track found again on
                         # its old item) is not asked for again every frame.
                         ev = replace(ev, candidates=namer(ev), named_early=True)
-                    if self._early_confirms(ev, early):
+                    confirmed = self._early_confirms(ev, early)
+                    if confirmed is not None:
                         if ev.action == "remove" and early.first_s > ev.t_s:
                             ev = replace(ev, t_s=early.first_s)  # lost before the lift: see below
-                        out.append(self._confirm_early(ev, early))
+                        out.append(self._confirm_early(ev, confirmed))
                         continue
                 still.append(ev)
                 continue
@@ -790,8 +841,8 @@ class Fuser:
         return out
 
     def _confirm_early(self, ev: NamedEvent, early: _Early) -> BasketChange:
-        """Emit ``ev`` confirmed by its early samples (``_early_confirms``): the top SKU, the
-        samples' median as its grams."""
+        """Emit ``ev`` confirmed by its early samples (``_early_confirms``): the top SKU, their
+        median as its grams (a per-kg item's: what ``_weighed`` read)."""
         top = ev.candidates[0]
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         change = BasketChange(
@@ -801,8 +852,10 @@ class Fuser:
         claim = (*self._window(ev, early.first_s), ev.action, True)
         self._claimed.append(claim)
         # Decided before the load settled: the next settled level is this change's, whatever
-        # the early samples' estimate said.
-        self._resettle_after = early.first_s
+        # the early samples' estimate said; once a swing it was weighed under has died down
+        # (a heavy load's settled window tolerates its swing: 429408, a watermelon's level
+        # read 31 g light mid-swing became an extra add).
+        self._resettle_after = max(early.first_s, early.quiet_s)
         self._settling = _Settling(claim, held, early.before)
         return change
 
@@ -823,7 +876,8 @@ class Fuser:
         product = self.catalog.get(ev.candidates[0].sku) if ev.candidates else None
         if product is not None and product.pricing is Pricing.PER_KG:
             early = self._early(ev)  # its grams are the price: a full swing of the ringing
-        if early is None or not self._early_confirms(ev, early):
+        early = None if early is None else self._early_confirms(ev, early)
+        if early is None:
             return ev, None
         # Its window stays where it began: the load before the item came over the basket.
         at_rest = replace(ev, t_s=max(ev.t_s, early.first_s), moved_t_s=self._moved(ev))

@@ -116,3 +116,36 @@ def test_scale_calibration_tares_then_weighs_and_writes(cart_toml: Path) -> None
     assert "Empty the basket" in prompts[0] and "1000 g" in prompts[1]
     scale = load_config(cart_toml).scale
     assert (scale.offset_counts, scale.counts_per_gram, scale.enabled) == (empty, per_gram, False)
+
+
+def test_ring_calibration_measures_the_swing_of_a_recorded_trace(cart_toml: Path) -> None:
+    """From a feed's scale.csv in which a 500 g load was put in and lifted out three times."""
+    rng = np.random.default_rng(3)
+    t = np.arange(0, 24, 0.1)
+    g = np.zeros_like(t)
+    for t_in, t_out in ((1.0, 5.0), (9.0, 13.0), (17.0, 21.0)):
+        g += 500 * (np.clip((t - t_in) / 0.15, 0, 1) - np.clip((t - t_out) / 0.25, 0, 1))
+        dt = t - t_out - 0.25
+        g += np.where(dt >= 0, -75 * np.exp(-dt / 0.3) * np.cos(2 * np.pi * 2.5 * dt), 0)
+    trace = cart_toml.parent / "scale.csv"
+    rows = [f"{a:.3f},{b:.1f}" for a, b in zip(t, g + rng.normal(0, 1.5, t.shape), strict=True)]
+    trace.write_text("t,grams\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+    result = CliRunner().invoke(
+        app, ["calibrate", "ring", "-c", str(cart_toml), "--trace", str(trace), "--write"]
+    )
+    assert result.exit_code == 0, result.output
+    scale = load_config(cart_toml).scale
+    assert scale.ring_hz == pytest.approx(2.5, abs=0.1)
+    assert scale.ring_decay_s == pytest.approx(0.3, abs=0.05)
+
+
+def test_ring_calibration_without_a_lift_is_refused_and_writes_nothing(cart_toml: Path) -> None:
+    trace = cart_toml.parent / "scale.csv"
+    trace.write_text("t,grams\n" + "".join(f"{i / 10},500.0\n" for i in range(100)))
+    result = CliRunner().invoke(
+        app, ["calibrate", "ring", "-c", str(cart_toml), "--trace", str(trace), "--write"]
+    )
+    assert result.exit_code == 1
+    assert "no load step" in result.output
+    assert cart_toml.read_text(encoding="utf-8") == TOML

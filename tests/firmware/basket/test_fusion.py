@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.fusion import Fuser, NamedEvent
+from firmware.scale.ring import Ring
 from smartcart.catalog import default_catalog
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -261,6 +263,28 @@ def test_per_kg_waits_for_the_settled_level_while_the_load_rings() -> None:
     fuser.add_level(10.4, 631.0)
     [change] = fuser.poll(11.0, scale_live=True)
     assert (change.type, change.sku, change.grams) == ("add", "banana", 131)
+
+
+def test_per_kg_is_charged_by_the_level_under_the_swing_where_the_cart_knows_its_ring() -> None:
+    """The banana's load still swings by +-20 g half a second after the release: without the
+    basket's ring it waits for the swing to die down; with it, five samples since the release
+    read the level under the swing."""
+
+    def swing(t_s: float) -> float:
+        dt = t_s - 10.0
+        return 631.0 + 50.0 * math.exp(-dt / 0.25) * math.cos(2 * math.pi * 3.0 * dt + 0.5)
+
+    for ring, decided_at in ((Ring(3.0, 0.25), 10.6), (None, None)):
+        fuser = Fuser(default_catalog(), T0, ring=ring)
+        fuser.add_level(2.0, 500.0)
+        for t_s, grams in PRESS_AND_RELEASE:
+            fuser.add_sample(t_s, grams)
+        fuser.add_event(NamedEvent(1, "add", 10.0, BANANA, True, 10.05, 9.0))
+        decided = []
+        for t_s in (10.1, 10.2, 10.3, 10.4, 10.5, 10.6, 10.7, 10.8):
+            fuser.add_sample(t_s, round(swing(t_s), 1))
+            decided += [(t_s, c.sku, c.grams) for c in fuser.poll(t_s, scale_live=True)]
+        assert decided == ([(decided_at, "banana", 131)] if ring else [])
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,63 @@
+"""The basket's ring: the level read under the swing, and the swing measured from a trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from firmware.scale.ring import Ring, estimate, fit_level
+
+RING = Ring(3.0, 0.25)
+
+
+def swing(t_s: np.ndarray, level: float, amplitude: float, phase: float = 0.4) -> np.ndarray:
+    dt = t_s - t_s[0]
+    return level + amplitude * np.exp(-dt / RING.decay_s) * np.cos(2 * np.pi * RING.hz * dt + phase)
+
+
+def test_the_level_is_read_under_a_swing_still_tens_of_grams_wide() -> None:
+    rng = np.random.default_rng(1)
+    t = 10.0 + np.arange(5) * 0.1 + rng.uniform(-0.004, 0.004, 5)
+    g = swing(t, 631.0, 60.0) + rng.normal(0, 1.5, 5)
+    assert np.ptp(g) > 40  # far from settled
+    fit = fit_level(t, g, RING)
+    assert fit is not None and abs(fit.level_g - 631.0) < 3.0
+    assert fit.rms_g < 4.0
+
+
+def test_samples_that_are_no_such_swing_fit_badly() -> None:
+    """A hand letting go within the samples: a ramp down the model has no term for."""
+    t = 10.0 + np.arange(6) * 0.1
+    g = swing(t, 631.0, 20.0) + np.where(t < 10.25, 120.0, 0.0)
+    fit = fit_level(t, g, RING)
+    assert fit is not None and fit.rms_g > 10.0
+
+
+def test_too_few_samples_say_nothing() -> None:
+    t = 10.0 + np.arange(4) * 0.1
+    assert fit_level(t, swing(t, 500.0, 30.0), RING) is None
+
+
+def test_the_ring_is_measured_from_loads_lifted_out_of_the_basket() -> None:
+    """A 10 Hz trace with jitter and noise: a 400 g load put in (pressed, let go) and lifted out
+    three times; the estimate comes from the lifts."""
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 30, 0.1) + rng.uniform(-0.004, 0.004, 300)
+    g = np.zeros_like(t)
+    for t_in, t_out in ((2.0, 6.0), (11.0, 16.0), (21.0, 26.0)):
+        g += 400 * np.clip((t - t_in) / 0.15, 0, 1)
+        g += 150 * (np.clip((t - t_in) / 0.15, 0, 1) - np.clip((t - t_in - 1.0) / 0.15, 0, 1))
+        g -= 400 * np.clip((t - t_out) / 0.25, 0, 1)
+        dt = t - t_out - 0.25
+        g += np.where(dt >= 0, -60 * np.exp(-dt / 0.25) * np.cos(2 * np.pi * 3.0 * dt), 0)
+    g += rng.normal(0, 1.5, t.shape)
+    ring, used = estimate(t, g)
+    assert used >= 3
+    assert ring.hz == pytest.approx(3.0, abs=0.15)
+    assert ring.decay_s == pytest.approx(0.25, abs=0.04)
+
+
+def test_a_trace_without_a_lift_is_a_clear_error() -> None:
+    t = np.arange(0, 10, 0.1)
+    with pytest.raises(ValueError, match="no load step"):
+        estimate(t, np.full_like(t, 500.0))
