@@ -287,6 +287,32 @@ def test_per_kg_is_charged_by_the_level_under_the_swing_where_the_cart_knows_its
         assert decided == ([(decided_at, "banana", 131)] if ring else [])
 
 
+def test_a_load_weighed_under_its_swing_is_accounted_at_the_level_after_the_swing() -> None:
+    """A heavy load swings by hundreds of grams, and the settle detector's tolerance grows
+    with the step: it logs a level mid-swing, 31 g light. The change's level is the first one
+    after the swing has died down, not that one (429408: a watermelon, then a 31 g question)."""
+
+    def swing(t_s: float) -> float:
+        dt = t_s - 10.0
+        return 3548.0 + 400.0 * math.exp(-dt / 0.25) * math.cos(2 * math.pi * 3.0 * dt + 0.5)
+
+    fuser = Fuser(default_catalog(), T0, ring=Ring(3.0, 0.25))
+    fuser.add_level(2.0, 0.0)
+    for t_s, grams in [(9.0, 0.0), (9.2, 3700.0), (9.6, 3702.0), (9.9, 3699.0), (10.0, 3600.0)]:
+        fuser.add_sample(t_s, grams)
+    fuser.add_event(NamedEvent(1, "add", 10.0, (Candidate("watermelon", 0.9),), True, 10.05, 9.0))
+    changes = []
+    for t_s in (10.1, 10.2, 10.3, 10.4, 10.5, 10.6):
+        fuser.add_sample(t_s, round(swing(t_s), 1))
+        changes += fuser.poll(t_s, scale_live=True)
+    assert [(c.sku, c.grams) for c in changes] == [("watermelon", 3548)]
+    fuser.add_level(10.7, 3517.0)  # mid-swing
+    fuser.add_level(11.5, 3548.0)
+    for t_s in (11.5, 12.5, 13.5):
+        fuser.add_sample(t_s, 3548.0)
+        assert fuser.poll(t_s, scale_live=True, certain_may_come=False) == []
+
+
 @pytest.mark.parametrize(
     ("sku", "step_g", "early"),
     [("watermelon", 3150.0, False), ("arla-sour-milk", 1040.0, True)],
