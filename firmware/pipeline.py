@@ -135,6 +135,7 @@ class CartPipeline:
             min_step_g=scale.min_step_g,
             silence_s=scale.silence_s,
             rel_tolerance=scale.settle_rel_tolerance,
+            ring=scale.ring(),
         )
         self._fuser = Fuser(
             catalog,

@@ -84,7 +84,7 @@ from typing import Literal, NamedTuple
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.ledger import BasketLedger, HeldItem
-from firmware.scale.ring import Ring, fit_level
+from firmware.scale.ring import FIT_RMS_G, Ring, fit_level
 from smartcart.catalog import Catalog, Pricing
 
 log = logging.getLogger(__name__)
@@ -136,10 +136,7 @@ EARLY_KG_SPAN_S = 0.3
 EARLY_KG_SPREAD_G = 4.0
 EARLY_KG_SPREAD = 0.03
 # ... or, where the cart knows how its basket rings (``firmware.scale.ring``), by the level a fit
-# of that swing reads from the samples since the release: fitted within this residual (the
-# cells' noise is ~1.5 g; a hand still on the item, or a sample mid-ramp, leaves far more), over
-# at most the newest ``RING_FIT_S``.
-RING_FIT_RMS_G = 4.0
+# of that swing reads from the samples since the release (the newest ``RING_FIT_S`` at most).
 RING_FIT_S = 1.0
 # ... and only where the fit pins the level within this share of the item (its price; a light
 # item's grams, a few noisy samples, do not: it waits for tight samples as before).
@@ -632,7 +629,7 @@ class Fuser:
         """The net change under the swing, and when the swing will have died down: the ring's
         fit to the samples since the release (the newest ``RING_FIT_S``), dropping up to two
         leading ones that may lie on the release's ramp; None without a ring or a fit within
-        ``RING_FIT_RMS_G`` and ``RING_FIT_SE``."""
+        ``FIT_RMS_G`` and ``RING_FIT_SE``."""
         if self.ring is None:
             return None
         after = max(early.since_s, early.last_s - RING_FIT_S)
@@ -643,7 +640,7 @@ class Fuser:
             if fit is None:
                 return None
             net = (1.0 if ev.action == "add" else -1.0) * (fit.level_g - early.before)
-            if fit.rms_g <= RING_FIT_RMS_G and fit.level_se_g <= RING_FIT_SE * abs(net):
+            if fit.rms_g <= FIT_RMS_G and fit.level_se_g <= RING_FIT_SE * abs(net):
                 return net, fit.quiet_s(self.ring, t_s[-1])
         return None
 

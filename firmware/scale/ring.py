@@ -24,6 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SAMPLES = 5  # three unknowns: at least two samples more to see the fit's residual
+# A fit whose residual is larger than this is no swing of the ring (the cells' noise is ~1.5 g;
+# a hand still pressing, or a sample on a ramp, leaves far more).
+FIT_RMS_G = 4.0
 
 
 @dataclass(frozen=True, slots=True)

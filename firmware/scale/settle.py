@@ -3,9 +3,11 @@
 The weight is *settled* when every sample of the last ``window_s`` lies within ``tolerance_g``
 plus ``rel_tolerance`` of the step's size of each other; the window's median is the level. A
 new level at least ``min_step_g`` away from the last is a step, stamped with the time its window
-began (when the load came to rest, not when we were sure). Every settled level is also logged
-(``levels``, bounded, refreshed while it holds) for fusion, which weighs a gesture as the net
-change across it.
+began (when the load came to rest, not when we were sure). Where the cart knows how its basket
+swings (``ring``, ``firmware.scale.ring``), a window wider than ``tolerance_g`` settles only if
+it is that swing, at the level under it: a heavy load's median mid-swing is tens of grams off.
+Every settled level is also logged (``levels``, bounded, refreshed while it holds) for fusion,
+which weighs a gesture as the net change across it.
 A departure of more than ``min_step_g`` from the settled level first yields an
 unsettled step, so the basket logic knows something is happening on the scale. State is a
 bounded window: a cart runs for days.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from collections import deque
 
+from firmware.scale.ring import FIT_RMS_G, Ring, fit_level
 from firmware.scale.samples import ScaleSample, WeightStep
 
 
@@ -29,12 +32,14 @@ class SettleDetector:
         min_step_g: float = 8.0,
         silence_s: float = 1.5,
         rel_tolerance: float = 0.05,
+        ring: Ring | None = None,
     ) -> None:
         self.window_s = window_s
         self.tolerance_g = tolerance_g
         self.min_step_g = min_step_g
         self.silence_s = silence_s
         self.rel_tolerance = rel_tolerance
+        self.ring = ring
         self.level_g: float | None = None  # last settled level; None before the first
         self._window: deque[ScaleSample] = deque()
         self._moving = False
@@ -70,6 +75,14 @@ class SettleDetector:
         allowed = self.tolerance_g + self.rel_tolerance * change
         if span_s < self.window_s * 0.8 or max(values) - min(values) > allowed:
             return steps
+        if self.ring is not None and max(values) - min(values) > self.tolerance_g:
+            # Still swinging: where the cart knows its ring, the level is the one under the
+            # swing, if the swing is that ring's (a window's median can be tens of grams off:
+            # 429613, a watermelon lifted out read 28 g light, then a 28 g "passion fruit").
+            fit = fit_level([s.t_s for s in self._window], values, self.ring)
+            if fit is None or fit.rms_g > FIT_RMS_G:
+                return steps
+            level = fit.level_g
         t_rest = self._window[0].t_s
         # Logged when it changes, and refreshed while it holds, so a reader asking "what is
         # the level after time t" finds an answer even when nothing changed since.
