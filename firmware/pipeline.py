@@ -129,20 +129,21 @@ class CartPipeline:
             rest_s=basket.rest_s,
             rest_px=max(2.0, lw / 160),
         )
+        ring = scale.ring()  # how the basket swings on its cells: settled levels, per-kg grams
         self._settle = SettleDetector(
             window_s=scale.settle_window_s,
             tolerance_g=scale.settle_tolerance_g,
             min_step_g=scale.min_step_g,
             silence_s=scale.silence_s,
             rel_tolerance=scale.settle_rel_tolerance,
-            ring=scale.ring(),
+            ring=ring,
         )
         self._fuser = Fuser(
             catalog,
             t0_utc,
             min_confidence=basket.min_confidence,
             weight_tolerance=basket.weight_tolerance,
-            ring=scale.ring(),
+            ring=ring,
         )
         self._levels_seen = 0
         self._last_centre: dict[int, tuple[float, float]] = {}  # product tracks, last frame

@@ -46,8 +46,9 @@ basket (``NamedEvent.arriving``) is confirmed early without the zone's rest: its
 peak since touchdown and lie clearly below it (the press released, not still building), within
 ``ARRIVAL_SPREAD`` of each other, and its name from the crops taken on the way in is sure and
 agrees with every one of them.
-Unconfirmed, it gives way to the zone's add; confirmed, the zone's later add of that track is
-the same item. An early decision's claim on the weight change lasts until the load settles
+Unconfirmed, it gives way to the zone's add, whose early samples may then start from the
+release the scale felt (``NamedEvent.landed_s``); confirmed, the zone's later add of that track
+is the same item. An early decision's claim on the weight change lasts until the load settles
 (the next settled level), so no other track's event in between takes it again.
 
 The basket ledger (``firmware.basket.ledger``) holds what has been emitted. A remove names what
@@ -106,6 +107,7 @@ class NamedEvent:
     named_final: bool = False  # named at decision time already (kept while it waits)
     named_early: bool = False  # named for early confirmation already (even if to nothing)
     arriving: bool = False  # add: an item over the basket, not yet seen at rest (``_arrival``)
+    landed_s: float | None = None  # add: its track's arrival, not yet confirmed, came then
 
     @property
     def decided_at_s(self) -> float:
@@ -174,7 +176,7 @@ class _Early(NamedTuple):
     high: float
     before: float  # the load before the event's gesture
     since_s: float = -math.inf  # samples from here on follow the release (``_ring_fit``)
-    quiet_s: float = -math.inf  # weighed under a swing: when it will have died down
+    still_s: float = -math.inf  # weighed under a swing: when it will have died down
 
 
 class _Settling(NamedTuple):
@@ -282,9 +284,13 @@ class Fuser:
         if event.action == "add" and not event.arriving:
             # The zone saw the item at rest: its add replaces the arrival still pending, and is
             # no second change where the arrival was confirmed.
-            self._pending = [
-                e for e in self._pending if not (e.arriving and e.track_id == event.track_id)
-            ]
+            arrival = next(
+                (e for e in self._pending if e.arriving and e.track_id == event.track_id), None
+            )
+            if arrival is not None:
+                # The scale may have felt it land and let go before the zone saw the rest.
+                event = replace(event, landed_s=arrival.t_s)
+                self._pending.remove(arrival)
             if event.track_id in self._arrived:
                 self._arrived.remove(event.track_id)
                 return
@@ -516,6 +522,11 @@ class Fuser:
         the press may still be on: not seen released (the load come down from its peak since
         touchdown) and the samples not all taken once no hand was in view. An arriving item's
         samples are ``_landed``'s, over the newest ``window_s`` (default ``early_window_s``)."""
+        if ev.landed_s is not None:
+            # Seen arriving first: the samples since the release the scale saw count too.
+            landed = self._early(replace(ev, t_s=ev.landed_s, arriving=True, landed_s=None))
+            if landed is not None:
+                return landed
         # An add's t_s is when it came to rest, let go; a remove's samples follow its lift.
         since = ev.t_s + self.early_release_s if ev.action == "add" else self._moved(ev) + 0.3
         early = self._early_since(ev, since)
@@ -622,8 +633,8 @@ class Fuser:
         fitted = self._ring_fit(ev, early)
         if fitted is None:
             return None
-        net, quiet_s = fitted
-        return early._replace(median=net, low=net, high=net, quiet_s=quiet_s)
+        net, still_s = fitted
+        return early._replace(median=net, low=net, high=net, still_s=still_s)
 
     def _ring_fit(self, ev: NamedEvent, early: _Early) -> tuple[float, float] | None:
         """The net change under the swing, and when the swing will have died down: the ring's
@@ -641,7 +652,7 @@ class Fuser:
                 return None
             net = (1.0 if ev.action == "add" else -1.0) * (fit.level_g - early.before)
             if fit.rms_g <= FIT_RMS_G and fit.level_se_g <= RING_FIT_SE * abs(net):
-                return net, fit.quiet_s(self.ring, t_s[-1])
+                return net, fit.still_s(self.ring, t_s[-1])
         return None
 
     def poll(
@@ -852,7 +863,7 @@ class Fuser:
         # the early samples' estimate said; once a swing it was weighed under has died down
         # (a heavy load's settled window tolerates its swing: 429408, a watermelon's level
         # read 31 g light mid-swing became an extra add).
-        self._resettle_after = max(early.first_s, early.quiet_s)
+        self._resettle_after = max(early.first_s, early.still_s)
         self._settling = _Settling(claim, held, early.before)
         return change
 

@@ -45,7 +45,7 @@ class RingFit:
     rms_g: float  # residual of the fit (per degree of freedom)
     n: int
 
-    def quiet_s(self, ring: Ring, t_last_s: float, within_g: float = 2.0) -> float:
+    def still_s(self, ring: Ring, t_last_s: float, within_g: float = 2.0) -> float:
         """When the swing will have died down to ``within_g``: from then on the load reads as
         its level."""
         return t_last_s + ring.decay_s * max(0.0, math.log(self.swing_g / within_g))

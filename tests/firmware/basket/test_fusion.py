@@ -1024,6 +1024,21 @@ def test_an_arrival_not_confirmed_gives_way_to_the_zones_add() -> None:
     assert (fuser.pending, change.type, change.grams) == (0, "unresolved", 110)
 
 
+def test_the_zones_add_that_replaces_an_arrival_counts_the_samples_since_the_release() -> None:
+    """The zone saw the item at rest before the arrival could be confirmed: its add replaces
+    the arrival, and the samples the scale gave since it felt the release count for it too,
+    not only those after the zone's rest (7009: a banana charged 0.7 s later)."""
+    fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (9.3, 655.0))
+    fuser.add_event(arriving())
+    for t_s, grams in [(9.4, 602.0), (9.5, 614.0)]:
+        fuser.add_sample(t_s, grams)
+        assert fuser.poll(t_s, scale_live=True, namer=lemon_namer, last_hand_s=t_s) == []
+    fuser.add_event(NamedEvent(1, "add", 9.5, (), True, 9.55, 9.3))  # seen at rest
+    fuser.add_sample(9.6, 608.0)
+    [change] = fuser.poll(9.6, scale_live=True, namer=lemon_namer, last_hand_s=9.6)
+    assert (change.sku, change.grams, change.t_s) == ("lemon", 108, 9.5)
+
+
 def test_an_arrival_named_unsure_stops_waiting() -> None:
     """It is named once, as it lands: unsure, it can never be confirmed, and waiting for
     ``arrival_wait_s`` would hold back the scale's own event (429518: a peach carried in
