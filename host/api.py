@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +40,7 @@ from host import accounts, checkout
 from host.dashboard.router import dashboard_router
 from host.db.models import Cart, DeadLetter, Receipt, ReceiptAdjustment
 from host.errors import Conflict, Declined, HostError, LedgerError, NotFound, Rejected
+from host.params import UUID_PATTERN, CartPath, LineNo, UuidPath
 from host.payments import LedgerGateway
 from host.settings import staff_token_sha256
 from host.worker import HostWorker
@@ -47,10 +48,6 @@ from smartcart.contract.topics import CART_ID_PATTERN
 
 T = TypeVar("T")
 
-_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-UuidPath = Annotated[str, Path(pattern=_UUID)]
-CartPath = Annotated[str, Path(pattern=CART_ID_PATTERN)]
-LineNo = Annotated[int, Path(ge=1, le=500)]
 # Far above any real basket; keeps sums inside 64-bit columns whatever a client sends.
 MAX_MINOR = 100_000_000_00
 
@@ -133,7 +130,7 @@ class TopUp(_In):
 
 class NewSession(_In):
     cart_id: str = Field(pattern=CART_ID_PATTERN)
-    customer_id: str = Field(pattern=_UUID)
+    customer_id: str = Field(pattern=UUID_PATTERN)
 
 
 class Refund(_In):

@@ -51,6 +51,7 @@ from host.dashboard.errors import BadForm, PairingRefused
 from host.dashboard.pairing import PairingSettings, pair
 from host.demo import kr
 from host.errors import Conflict, HostError, LedgerError, NotFound
+from host.params import LineNo, UuidPath
 from host.payments import LedgerGateway
 from host.worker import HostWorker
 from smartcart.contract import messages as m
@@ -256,7 +257,7 @@ def dashboard_router(
         status_code=204,
         responses=_STAFF_RESPONSES,
     )
-    async def refund(request: Request, receipt_id: str, line_no: int) -> Response:
+    async def refund(request: Request, receipt_id: UuidPath, line_no: LineNo) -> Response:
         form = await read_form(request)
         try:
             amount = parse_kr(form.get("amount", ""))
@@ -277,7 +278,7 @@ def dashboard_router(
         status_code=204,
         responses=_STAFF_RESPONSES,
     )
-    async def correction(request: Request, receipt_id: str, line_no: int) -> Response:
+    async def correction(request: Request, receipt_id: UuidPath, line_no: LineNo) -> Response:
         form = await read_form(request)
         try:
             quantity = _int_field(form, "quantity", 1000)

@@ -190,6 +190,26 @@ def test_a_refund_form_goes_through_the_ledger(host: HostWorker) -> None:
     assert host.balance_minor(customer_id) == 20_000 - 3430 + 2400 + 30
 
 
+def test_a_refund_or_correction_of_an_impossible_line_is_refused_before_any_query(
+    host: HostWorker,
+) -> None:
+    """The fuzzer's case: a line number past 64 bits crashed SQLite (a 500); a malformed
+    receipt id is refused the same way."""
+    customer_id, cart = shop(host, "Di", 20_000)
+    host.apply_messages([wire(cart.add("oatly-oat-milk"))])
+    (receipt,) = replies(host.apply_messages([wire(cart.checkout())]), "receipt")
+    client = TestClient(create_app(host), headers=STAFF)
+    balance = host.balance_minor(customer_id)
+    for path in (
+        f"/dashboard/receipts/{receipt.receipt_id}/lines/9223372036854775808/refund",
+        f"/dashboard/receipts/{receipt.receipt_id}/lines/0/correction",
+        "/dashboard/receipts/not-a-receipt/lines/1/refund",
+    ):
+        r = client.post(path, data={"amount": "1", "quantity": "1", "reason": "x"})
+        assert r.status_code == 422, path
+    assert host.balance_minor(customer_id) == balance
+
+
 def test_the_phone_endpoint_pairs_and_refuses(host: HostWorker, monkeypatch) -> None:
     monkeypatch.setenv("SMARTCART_PAIRING_SECRET", SECRET.decode())
     client = TestClient(create_app(host))  # no staff token: the phone's pages are public
