@@ -37,12 +37,12 @@ from pydantic import (
     model_validator,
 )
 
-if TYPE_CHECKING:
-    from firmware.scale.ring import Ring
-
 from firmware.errors import ConfigError
 from firmware.link.config import BrokerAddress, LinkConfig
 from firmware.link.errors import BrokerUrlError
+
+if TYPE_CHECKING:
+    from firmware.scale.ring import Ring
 
 Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
 DEFAULT_POLYGON: tuple[Point, ...] = ((0.08, 0.30), (0.92, 0.30), (0.97, 0.98), (0.03, 0.98))

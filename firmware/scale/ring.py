@@ -43,7 +43,6 @@ class RingFit:
     level_se_g: float  # the level's standard error
     swing_g: float  # amplitude of the swing left at the last sample
     rms_g: float  # residual of the fit (per degree of freedom)
-    n: int
 
     def still_s(self, ring: Ring, t_last_s: float, within_g: float = 2.0) -> float:
         """When the swing will have died down to ``within_g``: from then on the load reads as
@@ -58,30 +57,30 @@ def _design(t_s: np.ndarray, ring: Ring) -> np.ndarray:
     return np.column_stack([np.ones_like(t), envelope * np.cos(w * t), envelope * np.sin(w * t)])
 
 
+def _lstsq(t: np.ndarray, g: np.ndarray, ring: Ring) -> tuple[np.ndarray, np.ndarray, float]:
+    """(design matrix, (level, a, b), residual sum of squares) of the fit to ``ring``."""
+    design = _design(t, ring)
+    coef, *_ = np.linalg.lstsq(design, g, rcond=None)
+    residual = g - design @ coef
+    return design, coef, float(residual @ residual)
+
+
 def fit_level(t_s: Sequence[float], grams: Sequence[float], ring: Ring) -> RingFit | None:
     """Least-squares fit of the level and the swing to ``MIN_SAMPLES`` or more samples (in time
     order, all after the load's last ramp); None with fewer."""
     t, g = np.asarray(t_s, float), np.asarray(grams, float)
     if len(t) < MIN_SAMPLES:
         return None
-    design = _design(t, ring)
-    coef, *_ = np.linalg.lstsq(design, g, rcond=None)
-    residual = g - design @ coef
-    rms = float(np.sqrt(residual @ residual / (len(t) - 3)))
+    design, coef, sse = _lstsq(t, g, ring)
+    rms = float(np.sqrt(sse / (len(t) - 3)))
     swing = float(np.hypot(coef[1], coef[2]) * np.exp(-(t[-1] - t[0]) / ring.decay_s))
     level_se = rms * float(np.sqrt(np.linalg.pinv(design.T @ design)[0, 0]))
-    return RingFit(float(coef[0]), level_se, swing, rms, len(t))
+    return RingFit(float(coef[0]), level_se, swing, rms)
 
 
 def _residuals(segments: Sequence[tuple[np.ndarray, np.ndarray]], ring: Ring) -> np.ndarray:
     """Each segment's residual sum of squares under ``ring``."""
-    out = []
-    for t, g in segments:
-        design = _design(t, ring)
-        coef, *_ = np.linalg.lstsq(design, g, rcond=None)
-        r = g - design @ coef
-        out.append(float(r @ r))
-    return np.asarray(out)
+    return np.asarray([_lstsq(t, g, ring)[2] for t, g in segments])
 
 
 def _search(segments: Sequence[tuple[np.ndarray, np.ndarray]], max_hz: float) -> Ring:
@@ -111,20 +110,20 @@ def swing_segments(
     i = 1
     while i < len(t):
         back = np.searchsorted(t, t[i] - 0.2)
-        if g[back] - g[i] < min_step_g:
+        fall = g[back] - g[i]
+        if fall < min_step_g:
             i += 1
             continue
         # The ramp: ride it to its end (the jump between samples falls below a tenth of it).
         j = i
-        while j + 1 < len(t) and abs(g[j + 1] - g[j]) > 0.1 * abs(g[i] - g[back]):
+        while j + 1 < len(t) and abs(g[j + 1] - g[j]) > 0.1 * fall:
             j += 1
         end = np.searchsorted(t, t[j] + span_s)
         seg_t, seg_g = t[j + 1 : end], g[j + 1 : end]
-        later = np.searchsorted(seg_t, seg_t[0] + 0.3) if len(seg_t) else 0
-        # Quiet enough afterwards: no new step within the stretch (its tail within 5 %).
-        if len(seg_t) >= 8 and np.ptp(seg_g[later:]) < 0.6 * abs(g[i] - g[back]):
-            tail = seg_g[-4:]
-            if np.ptp(tail) <= 0.05 * abs(g[i] - g[back]) + 6.0:
+        # Quiet enough afterwards: no new step within the stretch, and its tail within 5 %.
+        if len(seg_t) >= 8:
+            later = np.searchsorted(seg_t, seg_t[0] + 0.3)
+            if np.ptp(seg_g[later:]) < 0.6 * fall and np.ptp(seg_g[-4:]) <= 0.05 * fall + 6.0:
                 segments.append((seg_t, seg_g))
         i = max(end, i + 1)
     return segments
@@ -138,7 +137,9 @@ def estimate(t_s: Sequence[float], grams: Sequence[float]) -> tuple[Ring, int]:
     trace holds no usable step."""
     segments = swing_segments(t_s, grams)
     if not segments:
-        raise ValueError("no load step followed by 1.5 s of quiet in the trace: put a weight in")
+        raise ValueError(
+            "no load step down (a weight lifted out) followed by 1.5 s of quiet in the trace"
+        )
     rate_hz = 1.0 / float(np.median(np.diff(np.asarray(t_s, float))))
     max_hz = 0.45 * rate_hz
     ring = _search(segments, max_hz)
