@@ -593,6 +593,14 @@ class Fuser:
     def _sure(self, ev: NamedEvent) -> bool:
         return bool(ev.candidates) and ev.candidates[0].score >= self.min_confidence
 
+    def _name_again(self, ev: NamedEvent) -> bool:
+        """Whether to ask the namer for an add waiting on its early samples: not yet asked, or
+        named unsure (the hand is still uncovering the item: sharper crops come, 429504). A
+        name withheld (a track found again on its old item) is not asked for again."""
+        if not ev.named_early:
+            return not ev.candidates
+        return ev.action == "add" and bool(ev.candidates) and not self._sure(ev)
+
     def _early_confirms(self, ev: NamedEvent, early: _Early) -> _Early | None:
         """The early samples ``ev`` is confirmed by, or None: the sure top SKU agrees with every
         one; one sold per kg is weighed by them only as its price needs (``_weighed``)."""
@@ -691,9 +699,11 @@ class Fuser:
                     if change is not None:
                         out.append(change)
                         self._arrived.append(ev.track_id)
-                    elif not ev.named_early or self._sure(ev):
-                        # Named unsure (it is named once), it can never be confirmed: it stops
-                        # waiting, and holding back the scale's own event meanwhile (429518).
+                    elif not ev.named_early or self._sure(ev) or not hands_away:
+                        # Named unsure, it is named again while the hand uncovers the item
+                        # (better crops come: 429742, an apple first named from none); once the
+                        # hands are gone they will not, and waiting would only hold back the
+                        # scale's own event (429518: 1 s).
                         still.append(ev)
                 continue
             if (
@@ -719,9 +729,7 @@ class Fuser:
             ):
                 early = self._early(ev)
                 if early is not None and not self._claimed_overlap(ev, early.first_s):
-                    if namer is not None and not ev.candidates and not ev.named_early:
-                        # Once, cached on the event: a name withheld (a track found again on
-                        # its old item) is not asked for again every frame.
+                    if namer is not None and self._name_again(ev):
                         ev = replace(ev, candidates=namer(ev), named_early=True)
                     confirmed = self._early_confirms(ev, early)
                     if confirmed is not None:
@@ -874,12 +882,12 @@ class Fuser:
         and the hand let go (``_early``), and its name, from the crops taken on the way in, is
         sure and agrees with every early sample (``_early_confirms``). Stamped with the first
         of those samples: the load at rest. The change, or None while that is not so; and the
-        event, named once the load has landed (the hand covers the item until it withdraws:
-        no better crops come before the zone's own add, which names it afresh)."""
+        event, named once the load has landed, and again while its name is unsure (the
+        withdrawing hand uncovers the item: sharper crops come)."""
         early = self._early(ev, ARRIVAL_WINDOW_S)
         if early is None or self._claimed_overlap(ev, early.first_s) or namer is None:
             return ev, None
-        if not ev.named_early:
+        if not ev.named_early or not self._sure(ev):
             ev = replace(ev, candidates=namer(ev), named_early=True)
         product = self.catalog.get(ev.candidates[0].sku) if ev.candidates else None
         if product is not None and product.pricing is Pricing.PER_KG:

@@ -1039,19 +1039,50 @@ def test_the_zones_add_that_replaces_an_arrival_counts_the_samples_since_the_rel
     assert (change.sku, change.grams, change.t_s) == ("lemon", 108, 9.5)
 
 
-def test_an_arrival_named_unsure_stops_waiting() -> None:
-    """It is named once, as it lands: unsure, it can never be confirmed, and waiting for
-    ``arrival_wait_s`` would hold back the scale's own event (429518: a peach carried in
-    under the hand was asked about 0.9 s later than without the arrival)."""
+def test_an_arrival_named_unsure_is_named_again_while_the_hand_uncovers_it() -> None:
+    """The crops taken in the hand may name it unsurely (or not at all); as the hand withdraws,
+    sharper ones come, and the arrival is confirmed on them rather than ~0.5 s later by the
+    zone's add (429742: an apple first named from no crops, 1.07 s -> 0.67 s)."""
     fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (9.3, 655.0))
     fuser.add_event(arriving())
-    for t_s, grams in [(9.4, 602.0), (9.5, 614.0)]:
+    names = iter([UNSURE, UNSURE, LEMON])
+    for t_s, grams in [(9.4, 602.0), (9.5, 614.0), (9.6, 608.0)]:
         fuser.add_sample(t_s, grams)
-        fuser.poll(t_s, scale_live=True, namer=lambda ev: (), last_hand_s=t_s)
-        assert fuser.pending == 1  # not landed yet: not named
-    fuser.add_sample(9.6, 608.0)
-    assert fuser.poll(9.6, scale_live=True, namer=lambda ev: UNSURE, last_hand_s=9.6) == []
+        assert fuser.poll(t_s, scale_live=True, namer=lambda ev: (), last_hand_s=t_s) == []
+    out = []
+    for t_s in (9.65, 9.7, 9.75):
+        out += fuser.poll(t_s, scale_live=True, namer=lambda ev: next(names), last_hand_s=t_s)
+    [change] = out
+    assert (change.sku, change.grams, fuser.pending) == ("lemon", 108, 0)
+
+
+def test_an_arrival_named_unsure_stops_waiting_once_the_hands_are_gone() -> None:
+    """No sharper crops come then, and waiting for ``arrival_wait_s`` would hold back the
+    scale's own event (429518: a peach carried in under the hand, never seen at rest, was
+    asked about 1 s later)."""
+    fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (9.3, 655.0))
+    fuser.add_event(arriving())
+    for t_s, grams in [(9.4, 602.0), (9.5, 614.0), (9.6, 608.0)]:
+        fuser.add_sample(t_s, grams)
+        assert fuser.poll(t_s, scale_live=True, namer=lambda ev: UNSURE, last_hand_s=9.5) == []
+    assert fuser.pending == 1  # the hand left 0.1 s ago
+    assert fuser.poll(10.0, scale_live=True, namer=lambda ev: UNSURE, last_hand_s=9.5) == []
     assert fuser.pending == 0
+
+
+def test_the_zones_add_named_unsure_early_is_named_again() -> None:
+    """Seen at rest while the hand still withdraws, its first crops may be the hand's; the
+    next frames' name confirms it early rather than a settled level later (429504: a Pink
+    Lady named 0.48 at once, 0.79 three frames on: 1.13 s -> 0.80 s)."""
+    fuser = early_fuser((9.0, 500.0), (9.2, 640.0), (9.3, 655.0), (9.4, 602.0), (9.5, 614.0))
+    fuser.add_event(NamedEvent(1, "add", 9.35, (), True, 9.55, 9.3))
+    names = iter([UNSURE, LEMON])
+    fuser.add_sample(9.6, 608.0)
+    fuser.add_sample(9.7, 611.0)
+    assert fuser.poll(9.7, scale_live=True, namer=lambda ev: next(names), last_hand_s=9.7) == []
+    fuser.add_sample(9.8, 609.0)
+    [change] = fuser.poll(9.8, scale_live=True, namer=lambda ev: next(names), last_hand_s=9.8)
+    assert (change.type, change.sku) == ("add", "lemon")
 
 
 def test_an_early_decisions_change_lasts_until_the_load_settles() -> None:
