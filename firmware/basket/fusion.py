@@ -891,7 +891,10 @@ class Fuser:
             ev = replace(ev, candidates=namer(ev), named_early=True)
         product = self.catalog.get(ev.candidates[0].sku) if ev.candidates else None
         if product is not None and product.pricing is Pricing.PER_KG:
-            early = self._early(ev)  # its grams are the price: a full swing of the ringing
+            # Its grams are the price: a full swing of the ringing; or, where the cart knows its
+            # ring, the level fitted under the swing (``_weighed``), whose residual (not the
+            # samples' spread, wide while it swings) says whether the load is at rest.
+            early = self._early(ev) or (early if self.ring is not None else None)
         early = None if early is None else self._early_confirms(ev, early)
         if early is None:
             return ev, None

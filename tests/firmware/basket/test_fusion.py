@@ -287,6 +287,29 @@ def test_per_kg_is_charged_by_the_level_under_the_swing_where_the_cart_knows_its
         assert decided == ([(decided_at, "banana", 131)] if ring else [])
 
 
+def test_an_arriving_per_kg_item_is_weighed_under_the_swing_as_soon_as_the_ring_fits() -> None:
+    """Carried in under the hand, a banana lands and the load swings wider than an item at
+    rest rings over the newest 0.45 s: with the cart's ring known, the fit under the swing
+    charges it as soon as five samples since the release fit, not once the swing has died
+    down to a tight window (429720: a vine tomato 0.75 s -> 0.52 s)."""
+
+    def swing(t_s: float) -> float:
+        dt = t_s - 10.0
+        return 631.0 + 60.0 * math.exp(-dt / 0.25) * math.cos(2 * math.pi * 3.0 * dt + 0.5)
+
+    fuser = Fuser(default_catalog(), T0, ring=Ring(3.0, 0.25))
+    fuser.add_level(2.0, 500.0)
+    for t_s, grams in [(9.0, 500.0), (9.2, 750.0), (9.6, 752.0), (9.9, 749.0)]:  # the press
+        fuser.add_sample(t_s, grams)
+    fuser.add_event(arriving())
+    decided = []
+    for t_s in (10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.6, 10.7, 10.8):
+        fuser.add_sample(t_s, round(swing(t_s), 1))
+        changes = fuser.poll(t_s, scale_live=True, namer=lambda ev: BANANA, last_hand_s=t_s)
+        decided += [(t_s, c.sku, c.grams) for c in changes]
+    assert decided == [(10.6, "banana", 131)]
+
+
 def test_a_load_weighed_under_its_swing_is_accounted_at_the_level_after_the_swing() -> None:
     """A heavy load swings by hundreds of grams, and the settle detector's tolerance grows
     with the step: it logs a level mid-swing, 31 g light. The change's level is the first one
