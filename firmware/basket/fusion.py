@@ -557,9 +557,15 @@ class Fuser:
         early = self._early_since(ev, max(since, peak_t + 1e-3), window_s)
         if early is None or peak_g - early.before - early.high < self.min_change_g:
             return None
-        if early.high - early.low > ARRIVAL_SPREAD_G + ARRIVAL_SPREAD * early.median:
+        if early.high - early.low <= ARRIVAL_SPREAD_G + ARRIVAL_SPREAD * early.median:
+            return early
+        # Wider: still the press, or the load swinging as the cart knows it rings (a light
+        # item let go by a hand that pressed hard swings by more than itself weighs).
+        fitted = self._ring_fit(ev, early)
+        if fitted is None:
             return None
-        return early
+        net, still_s = fitted
+        return early._replace(median=net, low=net, high=net, still_s=still_s)
 
     def _peak_since_touchdown(self, half_g: float) -> tuple[float, float]:
         """(time, grams) of the highest raw sample since the load last rose through ``half_g``
