@@ -162,6 +162,10 @@ class CartPipeline:
         # Of those, tracks added as they arrived, before the zone saw them at rest: placed again
         # where they come to rest. Bounded by ``_placed``.
         self._placed_in_hand: set[int] = set()
+        # Tracks whose crops a remove would have dropped but an arrival still needs (the item
+        # lost under the hand pressing it down, 429746): dropped once the track is seen again,
+        # whose crops then name it afresh (429406). Bounded by the bank's live tracks.
+        self._stale: set[int] = set()
         # Views of the basket alone (detection image), one per ``VIEW_EVERY_S``: what it looked
         # like before an item went in unseen (see ``_vote_changed_region``). Bounded.
         self._views: deque[tuple[float, np.ndarray]] = deque(maxlen=VIEWS_KEPT)
@@ -228,6 +232,9 @@ class CartPipeline:
         for tr in tracks:
             if tr.class_id != PRODUCT or tr.detection_index < 0:
                 continue
+            if tr.track_id in self._stale:
+                self._stale.discard(tr.track_id)
+                self._bank.drop(tr.track_id)
             centres[tr.track_id] = centre(tr.xyxy_px)
             covered = max((overlap_fraction(tr.xyxy_px, h) for h in hands), default=0.0)
             # Best crops: confidently detected, no hand over them, and still (a carried item is
@@ -257,7 +264,10 @@ class CartPipeline:
                 # go: if the track comes back (or jumps to the next item the hand brings),
                 # what it shows then is named afresh.
                 candidates = self._name(ev.track_id, "remove")
-                self._bank.drop(ev.track_id)
+                if ev.track_id in self._fuser.arriving_tracks():
+                    self._stale.add(ev.track_id)
+                else:
+                    self._bank.drop(ev.track_id)
             self._fuser.add_event(
                 NamedEvent(
                     ev.track_id,
@@ -271,8 +281,9 @@ class CartPipeline:
                 )
             )
         start = self.times.add("recognizer", start)
-        live = {t.track_id for t in tracks} | self._zone.tracked()
+        live = {t.track_id for t in tracks} | self._zone.tracked() | self._fuser.arriving_tracks()
         self._bank.keep_only(live)
+        self._stale &= live
         self._names = {k: v for k, v in self._names.items() if k in live}
         self._last_boxes = {k: v for k, v in self._last_boxes.items() if k in live}
         return start

@@ -280,6 +280,11 @@ class Fuser:
     def pending(self) -> int:
         return len(self._pending)
 
+    def arriving_tracks(self) -> set[int]:
+        """Tracks whose arrival waits to be weighed: their crops still name it once the
+        tracker has lost them (a hand pressing the item down hides it)."""
+        return {e.track_id for e in self._pending if e.arriving}
+
     def add_event(self, event: NamedEvent) -> None:
         if event.action == "add" and not event.arriving:
             # The zone saw the item at rest: its add replaces the arrival still pending, and is
