@@ -382,7 +382,7 @@ class Fuser:
         level logged within ``PRESS_LOOKBACK_S`` before ``w0`` and heavier than the load now
         (``now_g``) is such a press: the level before it is the one."""
         if ev.action != "add":
-            return self._level_at(w0)
+            return self._unpressed_level_at(w0)
         level = 0.0
         for lt, grams in self._levels:
             if lt > w0:
@@ -391,6 +391,22 @@ class Fuser:
                 continue  # pressed down: the hand's weight on the item, not the basket's load
             level = grams
         return level
+
+    def _unpressed_level_at(self, t_s: float) -> float:
+        """A remove's load before its lift: the level at ``t_s``, unless the load rose to it
+        by ``min_change_g`` or more within ``PRESS_LOOKBACK_S`` before: that plateau is a
+        hand pressing another item down (a lift follows an item's own level, which lay there
+        since its gesture), and the level before the rise is the load (429829: a kiwi's press
+        taken for 143 g of zucchini lifted)."""
+        run_start, level, below = t_s, 0.0, 0.0
+        for lt, grams in self._levels:
+            if lt > t_s:
+                break
+            if abs(grams - level) >= self.min_change_g:
+                run_start, below = lt, level
+            level = grams
+        pressed = level - below >= self.min_change_g and t_s - run_start < PRESS_LOOKBACK_S
+        return below if pressed else level
 
     def _moved(self, ev: NamedEvent) -> float:
         """When the item touched down (add) or was lifted (remove); guessed where unknown."""

@@ -512,6 +512,29 @@ def test_a_remove_whose_window_held_only_anothers_change_is_no_remove() -> None:
     assert polled(fuser, (29.0, 30.0, 31.0, 33.0)) == []
 
 
+def test_a_hands_press_on_another_item_is_no_load_a_remove_lifted() -> None:
+    """A kiwi pressed down beside the zucchini: the load settles briefly at kiwi + press, and
+    the zucchini's track, hidden by that hand, vanishes (an uncertain remove). The plateau the
+    load rose to just before is the press, not the basket's load: nothing left, and the kiwi
+    is the scale's own add (429829: 143 g of zucchini "lifted", the kiwi missed)."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    zucchini = (Candidate("zucchini", 0.9),)
+    fuser.add_event(NamedEvent(3, "add", 5.0, zucchini, True, 5.2, 4.8))
+    fuser.add_level(5.5, 248.0)
+    [added] = polled(fuser, (6.5,))
+    assert (added.type, added.sku, added.grams) == ("add", "zucchini", 248)
+    for t_s, grams in [(12.0, 248.0), (13.1, 380.0), (13.2, 480.0), (13.6, 478.0)]:
+        fuser.add_sample(t_s, grams)
+    fuser.add_level(13.2, 480.0)  # the press, held still long enough to settle
+    fuser.add_event(NamedEvent(3, "remove", 14.27, zucchini, False, 14.3, 14.2))
+    for t_s, grams in [(13.7, 416.0), (13.8, 350.0), (14.0, 336.0), (14.4, 335.0)]:
+        fuser.add_sample(t_s, grams)
+    fuser.add_level(14.3, 335.0)
+    changes = polled(fuser, (14.6, 15.5, 16.5, 17.5), last_hand_s=14.5)
+    assert [(c.type, c.action, c.grams) for c in changes] == [("unresolved", "add", 87)]
+
+
 def test_a_remove_names_what_is_in_the_basket() -> None:
     fuser = basket_with_juice()
     # The lifted carton is blurred: the recognizer leans to apple juice, which is not in the
