@@ -582,11 +582,7 @@ class Fuser:
             return early
         # Wider: still the press, or the load swinging as the cart knows it rings (a light
         # item let go by a hand that pressed hard swings by more than itself weighs).
-        fitted = self._ring_fit(ev, early)
-        if fitted is None:
-            return None
-        net, still_s = fitted
-        return early._replace(median=net, low=net, high=net, still_s=still_s)
+        return self._ring_fit(ev, early)
 
     def _peak_since_touchdown(self, half_g: float) -> tuple[float, float]:
         """(time, grams) of the highest raw sample since the load last rose through ``half_g``
@@ -665,17 +661,13 @@ class Fuser:
             and early.high - early.low <= EARLY_KG_SPREAD_G + EARLY_KG_SPREAD * early.median
         ):
             return early
-        fitted = self._ring_fit(ev, early)
-        if fitted is None:
-            return None
-        net, still_s = fitted
-        return early._replace(median=net, low=net, high=net, still_s=still_s)
+        return self._ring_fit(ev, early)
 
-    def _ring_fit(self, ev: NamedEvent, early: _Early) -> tuple[float, float] | None:
-        """The net change under the swing, and when the swing will have died down: the ring's
-        fit to the samples since the release (the newest ``RING_FIT_S``), dropping up to two
-        leading ones that may lie on the release's ramp; None without a ring or a fit within
-        ``FIT_RMS_G`` and ``RING_FIT_SE``."""
+    def _ring_fit(self, ev: NamedEvent, early: _Early) -> _Early | None:
+        """``early`` read under the swing: its net change the level of the ring's fit to the
+        samples since the release (the newest ``RING_FIT_S``, dropping up to two leading ones
+        that may lie on the release's ramp), ``still_s`` when the swing will have died down;
+        None without a ring or a fit within ``FIT_RMS_G`` and ``RING_FIT_SE``."""
         if self.ring is None:
             return None
         after = max(early.since_s, early.last_s - RING_FIT_S)
@@ -687,7 +679,8 @@ class Fuser:
                 return None
             net = (1.0 if ev.action == "add" else -1.0) * (fit.level_g - early.before)
             if fit.rms_g <= FIT_RMS_G and fit.level_se_g <= RING_FIT_SE * abs(net):
-                return net, fit.still_s(self.ring, t_s[-1])
+                still_s = fit.still_s(self.ring, t_s[-1])
+                return early._replace(median=net, low=net, high=net, still_s=still_s)
         return None
 
     def poll(
