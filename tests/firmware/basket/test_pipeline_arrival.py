@@ -12,18 +12,12 @@ from firmware.basket.changes import BasketChange
 from firmware.camera import Frame
 from firmware.pipeline import CartPipeline
 from firmware.scale import ScaleSample
+from firmware.vision.types import Detections
 from smartcart.catalog import default_catalog
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 YOGHURT = (("yoggi-strawberry-yoghurt", 0.9), ("arla-sour-milk", 0.05))  # 1,000 g nominal
 FPS = 15
-
-
-@dataclass(frozen=True)
-class Dets:
-    xyxy_px: np.ndarray
-    scores: np.ndarray
-    class_ids: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -42,7 +36,7 @@ class Detector:
 
     t_s = 0.0
 
-    def detect(self, lores_bgr: np.ndarray) -> Dets:
+    def detect(self, lores_bgr: np.ndarray) -> Detections:
         boxes, classes = [], []
         if 0.5 <= self.t_s < 1.3:
             x = 120 + 50 * (self.t_s - 0.5)
@@ -51,10 +45,10 @@ class Detector:
         if 0.4 <= self.t_s < 2.2:  # the hand, beside the carton
             boxes.append((175, 60, 235, 120))
             classes.append(1)
-        return Dets(
-            np.asarray(boxes, float).reshape(-1, 4),
-            np.full(len(boxes), 0.9),
-            np.asarray(classes, int),
+        return Detections(
+            np.asarray(boxes, np.float32).reshape(-1, 4),
+            np.full(len(boxes), 0.9, np.float32),
+            np.asarray(classes, np.int64),
         )
 
 
@@ -95,14 +89,14 @@ class ShadeRecognizer:
 class ReturningDetector(Detector):
     """As ``Detector``, but the carton is found again where it was lost, from 1.7 s."""
 
-    def detect(self, lores_bgr: np.ndarray) -> Dets:
+    def detect(self, lores_bgr: np.ndarray) -> Detections:
         dets = super().detect(lores_bgr)
         if self.t_s < 1.7:
             return dets
-        return Dets(
-            np.vstack([dets.xyxy_px, [[160.0, 100.0, 200.0, 150.0]]]),
-            np.append(dets.scores, 0.6),
-            np.append(dets.class_ids, 0),
+        return Detections(
+            np.vstack([dets.xyxy_px, np.float32([[160, 100, 200, 150]])]),
+            np.append(dets.scores, np.float32(0.6)),
+            np.append(dets.class_ids, np.int64(0)),
         )
 
 
