@@ -775,6 +775,10 @@ class Fuser:
                 and scale_live
                 and now_s - decided_at < self.wait_s
                 and not self._explained(ev)
+                # No lift comes without a hand: once the hands are gone, a load that never
+                # dipped lost nothing, and this remove would only hold back the scale's own
+                # add (429803: a lemon asked 0.5 s later behind a satsuma's lost track).
+                and not (hands_away and self._never_left(ev))
             ):
                 still.append(ev)  # the lift may come yet (see ``_after``)
                 continue
@@ -872,9 +876,72 @@ class Fuser:
                         # both: left set, it would rewind the explained level past this change.
                         self._resettle_after = None
         self._pending = still
-        if scale_live and hands_away and not still and not certain_may_come:
-            out += self._reconcile(now_s, unexplained_namer)
+        if scale_live and not still and not certain_may_come:
+            out += self._scale_arrival(unexplained_namer)
+            if hands_away:
+                out += self._reconcile(now_s, unexplained_namer)
         return out
+
+    def _arrival_confirms(self, ev: NamedEvent, landed: _Early) -> _Early | None:
+        """The samples an arriving item that ``landed`` is confirmed by (``_early_confirms``),
+        or None. A per-kg item's grams are the price: a full swing of the ringing; or, where the
+        cart knows its ring, the level fitted under the swing (``_weighed``), whose residual
+        (not the samples' spread, wide while it swings) says whether the load is at rest."""
+        product = self.catalog.get(ev.candidates[0].sku) if ev.candidates else None
+        early: _Early | None = landed
+        if product is not None and product.pricing is Pricing.PER_KG:
+            early = self._early(ev) or (landed if self.ring is not None else None)
+        return None if early is None else self._early_confirms(ev, early)
+
+    def _scale_arrival(self, unexplained_namer: UnexplainedNamer | None) -> list[BasketChange]:
+        """The scale's own add, confirmed as it lands, before the hands are gone: an item the
+        zone never saw arrive (carried in hidden in the hand, first boxed lying still), whose
+        load has landed as an arrival's must (``_landed``: the press released, the samples at
+        rest) and which exactly one new track in view names, surely, as a product not yet in
+        the basket whose weight agrees with every sample (``_early_confirms``). Otherwise the
+        scale's own event waits for the hands to go and the level to hold (``_reconcile``)."""
+        if unexplained_namer is None or not self._samples or self._resettle_after is not None:
+            return []
+        accounted = self._accounted_level or (self._levels[0] if self._levels else None)
+        if accounted is None:
+            return []
+        t_explained, explained = accounted
+        n = min(self.early_samples, len(self._samples))
+        now_g = sorted(self._samples[-i][1] for i in range(1, n + 1))[n // 2]
+        if now_g - explained < self.unexplained_min_g:
+            return []
+        # Touchdown: where the load last rose through half its rise.
+        half_g = explained + (now_g - explained) / 2
+        touchdown = None
+        for t, g in reversed(self._samples):
+            if g < half_g:
+                break
+            touchdown = t
+        if touchdown is None or touchdown <= t_explained:
+            return []
+        probe = NamedEvent(-1, "add", touchdown, (), moved_t_s=touchdown, named_early=True,
+                           arriving=True)  # fmt: skip
+        early = self._early(probe, ARRIVAL_WINDOW_S)
+        if early is None or abs(early.before - explained) >= self.unexplained_min_g:
+            return []  # not landed yet, or the load before it is no level we account for
+        if self._claimed_overlap(probe, early.first_s):
+            return []
+        held = self.ledger.skus()
+        named: list[tuple[NamedEvent, _Early]] = []
+        for track_id, votes in unexplained_namer("add", touchdown):
+            if track_id is None or not votes or votes[0].sku in held:
+                continue  # an old item found again, or no track to account for
+            ev = replace(probe, track_id=track_id, candidates=votes)
+            confirmed = self._arrival_confirms(ev, early)
+            if confirmed is not None:
+                named.append((ev, confirmed))
+        if len(named) != 1:
+            return []  # nothing in view names it yet, or two things could be it
+        ev, confirmed = named[0]
+        self._arrived.append(ev.track_id)
+        log.info("add of %.0f g at %.2f s seen landing by the scale, named by track %d",
+                 confirmed.median, confirmed.first_s, ev.track_id)  # fmt: skip
+        return [self._confirm_early(replace(ev, t_s=max(ev.t_s, confirmed.first_s)), confirmed)]
 
     def _confirm_early(self, ev: NamedEvent, early: _Early) -> BasketChange:
         """Emit ``ev`` confirmed by its early samples (``_early_confirms``): the top SKU, their
@@ -909,13 +976,7 @@ class Fuser:
             return ev, None
         if not ev.named_early or not self._sure(ev):
             ev = replace(ev, candidates=namer(ev), named_early=True)
-        product = self.catalog.get(ev.candidates[0].sku) if ev.candidates else None
-        if product is not None and product.pricing is Pricing.PER_KG:
-            # Its grams are the price: a full swing of the ringing; or, where the cart knows its
-            # ring, the level fitted under the swing (``_weighed``), whose residual (not the
-            # samples' spread, wide while it swings) says whether the load is at rest.
-            early = self._early(ev) or (early if self.ring is not None else None)
-        early = None if early is None else self._early_confirms(ev, early)
+        early = self._arrival_confirms(ev, early)
         if early is None:
             return ev, None
         # Its window stays where it began: the load before the item came over the basket.

@@ -618,6 +618,75 @@ def test_an_add_no_track_showed_is_named_by_a_vote_without_a_track() -> None:
     assert (added.type, added.sku, added.grams, added.track_id) == ("add", "lemon", 111, None)
 
 
+def lemon_landing_unseen(fuser: Fuser, t0: float = 30.0) -> None:
+    """A lemon carried in hidden in the hand (no event from the zone): the load rises with the
+    hand's press, then the hand lets go and it rings down to 111 g more than the juice."""
+    for dt, grams in [(0.0, 1069.0), (0.1, 1069.0), (0.3, 1229.0), (0.4, 1219.0), (0.5, 1181.0),
+                      (0.6, 1177.0), (0.7, 1180.0), (0.8, 1179.0)]:  # fmt: skip
+        fuser.add_sample(t0 + dt, grams)
+
+
+@pytest.mark.parametrize(
+    ("offered", "added"),
+    [
+        ([(7, LEMON)], [("add", "lemon", 7)]),
+        ([(4, ORANGE_JUICE), (7, LEMON)], [("add", "lemon", 7)]),  # the juice's track found again
+        ([(7, LEMON), (8, LEMON)], []),  # two tracks could be it: wait for the hands to go
+        ([(7, UNSURE)], []),
+        ([(None, LEMON)], []),  # a vote on no track: no item in view to account for
+        ([], []),
+    ],
+    ids=["one-new-track", "old-item-found-again", "two-new-tracks", "unsure", "no-track", "none"],
+)
+def test_an_add_vision_missed_is_confirmed_as_it_lands_when_one_new_track_names_it(
+    offered: list, added: list
+) -> None:
+    """The scale's own add no longer waits for the hands to leave and the level to hold
+    (429814: a kiwi hidden in the hand asked 1.5 s after it lay still) where the load has
+    landed as an arrival's must and exactly one new track in view names it surely."""
+    fuser = basket_with_juice()
+    lemon_landing_unseen(fuser)
+    changes = fuser.poll(
+        30.8, scale_live=True, certain_may_come=False, unexplained_namer=lambda a, t: offered,
+        last_hand_s=30.8,
+    )  # fmt: skip
+    assert [(c.type, c.sku, c.track_id) for c in changes] == added
+    if added:
+        assert (changes[0].grams, changes[0].t_s) == (110, 30.6)
+        # Its level, settled once the hands are gone, is this add's: no second event.
+        fuser.add_level(30.6, 1180.0)
+        assert polled(fuser, (31.5, 32.0, 33.0), unexplained_namer=lambda a, t: offered) == []
+
+
+def test_a_remove_waiting_for_its_lift_stops_once_the_hands_are_gone() -> None:
+    """The juice's track was lost under the hand that brought a lemon in (an uncertain
+    remove), and the load only rose: with no hand in view no lift can come, so the remove
+    is dropped and no longer holds back the scale's own add (429803: 0.5 s)."""
+    fuser = basket_with_juice()
+    fuser.add_event(NamedEvent(1, "remove", 20.0, ORANGE_JUICE, False, 20.2))
+    lemon_landing_unseen(fuser, t0=20.0)
+    fuser.add_level(20.6, 1180.0)
+    changes = polled(
+        fuser, (21.0, 21.3, 21.6, 21.9), last_hand_s=20.4,
+        unexplained_namer=lambda a, t: [(None, LEMON)],  # the basket's change, no track
+    )  # fmt: skip
+    assert [(c.type, c.sku, c.t_s) for c in changes] == [("add", "lemon", 20.6)]
+    assert fuser.pending == 0
+
+
+def test_an_add_vision_missed_is_not_confirmed_while_the_hand_still_presses() -> None:
+    """A plateau at the load's peak since touchdown is the hand pressing the item down."""
+    fuser = basket_with_juice()
+    for t_s, grams in [(30.0, 1069.0), (30.3, 1230.0), (30.4, 1229.0), (30.5, 1231.0),
+                       (30.6, 1230.0), (30.7, 1229.0)]:  # fmt: skip
+        fuser.add_sample(t_s, grams)
+    changes = fuser.poll(
+        30.7, scale_live=True, certain_may_come=False,
+        unexplained_namer=lambda a, t: [(7, LEMON)], last_hand_s=30.7,
+    )  # fmt: skip
+    assert changes == []
+
+
 SOUR_CREAM = (Candidate("arla-ecological-sour-cream", 0.9),)  # per unit, 320 g
 PLUM = (Candidate("plum", 0.9),)  # per kg, nominal 60 g
 
