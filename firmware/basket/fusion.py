@@ -1230,11 +1230,17 @@ class Fuser:
             ):
                 return []  # not yet held long enough, or the load is on the move again
         offered = self._offered((t_explained, explained), (t_level, level), unexplained_namer)
-        named = any(v and self.agrees(v[0].sku, level - explained) for _, v in offered)
+        held = self.ledger.skus()
+        named = any(
+            v and self.agrees(v[0].sku, level - explained) and (tid is None or v[0].sku not in held)
+            for tid, v in offered
+        )
         if level > explained and not named and now_s - t_level < self.unnamed_wait_s:
             # Nothing in view names what weighs that yet: wait a little for the basket to be
             # alone in view, when where it changed can be named (426702: a milk carton whose
-            # pixels went to the pear's old track).
+            # pixels went to the pear's old track). A track naming a product already in the
+            # basket may be that item found again: wait for that view too (429930: a
+            # mushroom's weight taken for a second ginger, a per-kg name fitting any weight).
             return []
         # A remove the scale saw alone: what still lies in view did not leave (hands are away).
         still_there = (

@@ -658,6 +658,26 @@ def test_an_add_vision_missed_is_confirmed_as_it_lands_when_one_new_track_names_
         assert polled(fuser, (31.5, 32.0, 33.0), unexplained_namer=lambda a, t: offered) == []
 
 
+@pytest.mark.parametrize("region_seen", [True, False])
+def test_the_scales_own_add_named_only_as_a_product_already_in_the_basket_waits_for_a_view(
+    region_seen: bool,
+) -> None:
+    """A track naming a product the basket holds may be that item found again. A per-kg name
+    fits almost any weight (429930: a 251 g mushroom taken for a second ginger), so the
+    scale's own add waits for the basket alone in view, whose change names it; failing
+    that, after ``unnamed_wait_s``, the track's name stands as before."""
+    fuser = basket_with("ginger", 112.0)
+    fuser.add_level(10.0, 112.0 + 251.0)
+    ginger = [(25, (Candidate("ginger", 0.76),))]
+    mushroom = [(None, (Candidate("brown-cap-mushroom", 0.73),))]
+    assert polled(fuser, (11.0, 11.3), unexplained_namer=lambda a, t: ginger) == []
+    later = ginger + mushroom if region_seen else ginger
+    [added] = polled(fuser, (11.6, 12.0), unexplained_namer=lambda a, t: later)
+    assert (added.type, added.sku, added.grams) == (
+        ("add", "brown-cap-mushroom", 251) if region_seen else ("add", "ginger", 251)
+    )
+
+
 def test_a_remove_waiting_for_its_lift_stops_once_the_hands_are_gone() -> None:
     """The juice's track was lost under the hand that brought a lemon in (an uncertain
     remove), and the load only rose: with no hand in view no lift can come, so the remove
