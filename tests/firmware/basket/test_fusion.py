@@ -678,6 +678,23 @@ def test_the_scales_own_add_named_only_as_a_product_already_in_the_basket_waits_
     )
 
 
+def test_a_per_kg_add_vision_missed_is_weighed_as_an_arrival_is() -> None:
+    """Its grams are the price: confirmed as it lands only once its samples span a swing of
+    the ringing and lie as close as a settled level's (no ring known here), then at their
+    median."""
+    fuser = basket_with_juice()
+    for t_s, grams in [(30.0, 1069.0), (30.3, 1300.0), (30.4, 1270.0), (30.5, 1205.0),
+                       (30.6, 1201.0), (30.7, 1203.0)]:  # fmt: skip
+        fuser.add_sample(t_s, grams)
+    offered = [(7, BANANA)]
+    options: dict[str, Any] = {"unexplained_namer": lambda a, t: offered, "last_hand_s": 30.9}
+    assert polled(fuser, (30.7,), **options) == []  # 0.2 s of samples: not a full swing yet
+    for t_s, grams in [(30.8, 1202.0), (30.9, 1202.0)]:
+        fuser.add_sample(t_s, grams)
+    [added] = polled(fuser, (30.9,), **options)
+    assert (added.type, added.sku, added.grams, added.track_id) == ("add", "banana", 133, 7)
+
+
 def test_a_remove_waiting_for_its_lift_stops_once_the_hands_are_gone() -> None:
     """The juice's track was lost under the hand that brought a lemon in (an uncertain
     remove), and the load only rose: with no hand in view no lift can come, so the remove
