@@ -894,7 +894,7 @@ class Fuser:
         return None if early is None else self._early_confirms(ev, early)
 
     def _scale_arrival(self, unexplained_namer: UnexplainedNamer | None) -> list[BasketChange]:
-        """The scale's own add, confirmed as it lands, before the hands are gone: an item the
+        """The scale's own add, confirmed as it lands, hands in view or not: an item the
         zone never saw arrive (carried in hidden in the hand, first boxed lying still), whose
         load has landed as an arrival's must (``_landed``: the press released, the samples at
         rest) and which exactly one new track in view names, surely, as a product not yet in
