@@ -7,7 +7,10 @@ began (when the load came to rest, not when we were sure). Where the cart knows 
 swings (``ring``, ``firmware.scale.ring``), a window wider than ``tolerance_g`` settles only if
 it is that swing, at the level under it: a heavy load's median mid-swing is tens of grams off.
 Every settled level is also logged (``levels``, bounded, refreshed while it holds) for fusion,
-which weighs a gesture as the net change across it.
+which weighs a gesture as the net change across it. While a level holds quietly it is the mean
+of all its samples (up to ``PLATEAU_S``), not one window's median: the load before the next
+gesture is then known to a few tenths of a gram, which a light per-kg item's price needs (a
+40 g plum is 5 % off at 2 g).
 A departure of more than ``min_step_g`` from the settled level first yields an
 unsettled step, so the basket logic knows something is happening on the scale. State is a
 bounded window: a cart runs for days.
@@ -22,6 +25,13 @@ from collections import deque
 
 from firmware.scale.ring import FIT_RMS_G, Ring, fit_level
 from firmware.scale.samples import ScaleSample, WeightStep
+
+# A held level averages its samples over at most this long: the cells' zero wanders slowly
+# (tenths of a gram a second), so older samples would add drift, not precision.
+PLATEAU_S = 3.0
+# A quiet window whose mean is this far off the plateau's starts a new one: 3 sigma of a
+# window's mean under the cells' noise, so noise alone seldom restarts it, a creep soon does.
+PLATEAU_JUMP_G = 2.0
 
 
 class SettleDetector:
@@ -42,6 +52,8 @@ class SettleDetector:
         self.ring = ring
         self.level_g: float | None = None  # last settled level; None before the first
         self._window: deque[ScaleSample] = deque()
+        # The quiet samples of the level now held (``PLATEAU_S``), for its mean.
+        self._plateau: deque[ScaleSample] = deque()
         self._moving = False
         self._last_t_s: float | None = None
         # Every settled level (window start, grams) that differs by 1 g or more from the one
@@ -65,6 +77,7 @@ class SettleDetector:
             and abs(sample.grams - self.level_g) >= self.min_step_g
         ):
             self._moving = True
+            self._plateau.clear()
             steps.append(WeightStep(sample.t_s, sample.grams - self.level_g, settled=False))
         span_s = sample.t_s - self._window[0].t_s
         values = [s.grams for s in self._window]
@@ -73,9 +86,14 @@ class SettleDetector:
         # below the noise, so the allowed spread grows with the size of the step.
         change = 0.0 if self.level_g is None else abs(level - self.level_g)
         allowed = self.tolerance_g + self.rel_tolerance * change
-        if span_s < self.window_s * 0.8 or max(values) - min(values) > allowed:
+        spread = max(values) - min(values)
+        if span_s < self.window_s * 0.8 or spread > allowed:
             return steps
-        if self.ring is not None and max(values) - min(values) > self.tolerance_g:
+        if spread <= self.tolerance_g:
+            level = self._plateau_level()
+        else:
+            self._plateau.clear()
+        if self.ring is not None and spread > self.tolerance_g:
             # Still swinging: where the cart knows its ring, the level is the one under the
             # swing, if the swing is that ring's (a window's median can be tens of grams off:
             # 429613, a watermelon lifted out read 28 g light, then a 28 g "passion fruit").
@@ -99,9 +117,27 @@ class SettleDetector:
             return steps
         if abs(level - self.level_g) >= self.min_step_g:
             steps.append(WeightStep(t_rest, level - self.level_g, settled=True, level_g=level))
-            self.level_g = level
+        self.level_g = level  # refined while it holds: the next step is weighed from here
         self._moving = False
         return steps
+
+    def _plateau_level(self) -> float:
+        """The held level, given a quiet window: the mean of the plateau's samples, the newest
+        included. A window off the plateau's mean by ``PLATEAU_JUMP_G`` starts a new plateau
+        (the load crept, or this is a new level)."""
+        newest = self._window[-1]
+        if self._plateau:
+            window = sum(s.grams for s in self._window) / len(self._window)
+            mean = sum(s.grams for s in self._plateau) / len(self._plateau)
+            if abs(window - mean) > PLATEAU_JUMP_G:
+                self._plateau.clear()
+        if not self._plateau:
+            self._plateau.extend(self._window)
+        elif self._plateau[-1] is not newest:
+            self._plateau.append(newest)
+        while newest.t_s - self._plateau[0].t_s > PLATEAU_S:
+            self._plateau.popleft()
+        return sum(s.grams for s in self._plateau) / len(self._plateau)
 
     def new_levels(self, seen: int) -> list[tuple[float, float]]:
         """Levels logged after the first ``seen`` (as far as the bounded log still holds)."""
