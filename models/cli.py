@@ -203,7 +203,7 @@ def retrain(
     ] = None,
 ) -> None:
     """Both models from scratch, as committed: data, training, export, evaluation, manifest."""
-    member_seeds = member_seeds or [0, 1, 2]
+    member_seeds = member_seeds or [1, 5]
     from host.sim.crops import generate as generate_crops
     from host.sim.trainset import generate
     from models import store_head
@@ -217,9 +217,9 @@ def retrain(
     from models.train_recognizer import train as train_rec
 
     # The committed recipe (models/README.md), once per member seed. Stage 1: real photos at
-    # 224 px on a 14-epoch schedule, taken at epoch 6. Stage 2: 7 epochs from there at half the
-    # learning rates with 1,500 simulator crops a epoch joining the photos (sim seeds 2 and 3;
-    # feeds never use them). The members are merged into the best ensemble on val.
+    # 224 px, a whole 14-epoch schedule. Stage 2: 7 epochs from its last EMA weights at half
+    # the learning rates with 1,500 simulator crops a epoch joining the photos (sim seeds 2 and
+    # 3; feeds never use them). The members are merged into the best ensemble on val.
     crops_train = generate_crops(work / "crops-train", 2500, seed=2).parent
     crops_val = generate_crops(work / "crops-val", 250, seed=3).parent
     base = RecognizerTrainConfig(work)
@@ -232,8 +232,7 @@ def retrain(
                 epochs=14,
                 low_res_epochs=0,
                 seed=member_seed,
-                stop_after=6,
-            )  # fmt: skip
+            )
         )
         stage2 = train_rec(
             RecognizerTrainConfig(
@@ -242,7 +241,7 @@ def retrain(
                 epochs=7,
                 low_res_epochs=0,
                 seed=member_seed,
-                init_checkpoint=stage1 / "ema_epoch06.pt",
+                init_checkpoint=stage1 / "ema_epoch14.pt",
                 lr_backbone=0.5 * base.lr_backbone,
                 lr_head=0.5 * base.lr_head,
                 sim_crops_dir=crops_train,
