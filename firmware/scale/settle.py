@@ -92,15 +92,16 @@ class SettleDetector:
         if spread <= self.tolerance_g:
             level = self._plateau_level()
         else:
-            self._plateau.clear()
-        if self.ring is not None and spread > self.tolerance_g:
-            # Still swinging: where the cart knows its ring, the level is the one under the
-            # swing, if the swing is that ring's (a window's median can be tens of grams off:
-            # 429613, a watermelon lifted out read 28 g light, then a 28 g "passion fruit").
-            fit = fit_level([s.t_s for s in self._window], values, self.ring)
-            if fit is None or fit.rms_g > FIT_RMS_G:
-                return steps
-            level = fit.level_g
+            self._plateau.clear()  # a ringing window is no quiet plateau
+            if self.ring is not None:
+                # Still swinging: where the cart knows its ring, the level is the one under the
+                # swing, if the swing is that ring's (a window's median can be tens of grams
+                # off: 429613, a watermelon lifted out read 28 g light, then a 28 g "passion
+                # fruit").
+                fit = fit_level([s.t_s for s in self._window], values, self.ring)
+                if fit is None or fit.rms_g > FIT_RMS_G:
+                    return steps
+                level = fit.level_g
         t_rest = self._window[0].t_s
         # Logged when it changes, and refreshed while it holds, so a reader asking "what is
         # the level after time t" finds an answer even when nothing changed since.
