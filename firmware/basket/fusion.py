@@ -65,7 +65,8 @@ by the items that came into view during the gesture that moved the load and that
 accounts for, else a question with what weighs that much.
 
 A question lists the candidates the weight agrees with first, likeliest first: the recognizer's
-score times how likely that product is to weigh what was measured (``log_likelihood``).
+score times how likely that product is to weigh what was measured
+(``firmware.basket.weights``).
 
 Scale silent or absent (degraded, vision-only): a sure per-unit item is confirmed without grams;
 a per-kg item needs the weight to be priced, so it is ``unresolved``.
@@ -85,6 +86,7 @@ from typing import Literal, NamedTuple
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.ledger import BasketLedger, HeldItem
+from firmware.basket.weights import PLAUSIBLE_SCORE, ProductWeights
 from firmware.scale.ring import FIT_RMS_G, Ring, fit_level
 from smartcart.catalog import Catalog, Pricing
 
@@ -155,15 +157,6 @@ ARRIVAL_WINDOW_S = 0.25
 # (a few grams) is the least distance counted.
 SAME_ITEM_CLOSER = 3.0
 SCALE_NOISE_G = 2.0
-PLAUSIBLE_SCORE = 0.05  # a candidate the recognizer gives less than this is not a real option
-# A per-kg product "fits" almost any weight, so a per-kg runner-up far behind the favourite (a
-# 0.07 vine tomato behind a 0.55 pepper) does not pass for the weight's explanation; a per-unit
-# one does: its nominal weight is evidence.
-RUNNER_UP_SHARE = 0.25
-# How far one item's weight strays from the catalog's nominal, in log units (the scale's own
-# error folded in): loose produce varies (a big and a small apple), packaged goods hardly.
-PRODUCE_SPREAD = 0.2
-PACKAGED_SPREAD = 0.05
 
 
 class _Early(NamedTuple):
@@ -217,8 +210,8 @@ class Fuser:
         self.catalog = catalog
         self.t0_utc = t0_utc
         self.min_confidence = min_confidence
-        self.weight_tolerance = weight_tolerance
-        self.per_kg_range = per_kg_range
+        # What a product's item may weigh: every event's grams are judged by it.
+        self.weights = ProductWeights(catalog, weight_tolerance, per_kg_range)
         self.min_change_g = min_change_g
         # No product weighs under twice this: a net change smaller than it is a level read
         # again (a load still ringing when an event took it), not an item.
@@ -314,7 +307,7 @@ class Fuser:
             # What the item weighs is what the settled load says (its early grams, ringing,
             # may be some per cent off: 429446, a remove then fitted another carton better).
             net = grams - settling.before
-            if settling.held is not None and self.agrees(settling.held.skus[0], net):
+            if settling.held is not None and self.weights.agrees(settling.held.skus[0], net):
                 self.ledger.reweigh(settling.held, round(net))
             self._settling = None
 
@@ -323,47 +316,6 @@ class Fuser:
         self._samples.append((t_s, grams))
         while self._samples[0][0] < t_s - SAMPLES_KEEP_S:
             self._samples.popleft()
-
-    def agrees(self, sku: str, grams: float) -> bool:
-        product = self.catalog.get(sku)
-        if product is None:
-            return False
-        ratio = grams / product.unit_weight_g
-        if product.pricing is Pricing.PER_KG:
-            return self.per_kg_range[0] <= ratio <= self.per_kg_range[1]
-        return abs(ratio - 1.0) <= self.weight_tolerance
-
-    def fitting(self, candidates: tuple[Candidate, ...], grams: float) -> tuple[Candidate, ...]:
-        """The candidates (best first) that are a real option and that the weight agrees with."""
-        if not candidates:
-            return ()
-        floor_kg = max(PLAUSIBLE_SCORE, RUNNER_UP_SHARE * candidates[0].score)
-        out = []
-        for c in candidates:
-            product = self.catalog.get(c.sku)
-            floor = floor_kg if product and product.pricing is Pricing.PER_KG else PLAUSIBLE_SCORE
-            if c.score >= floor and self.agrees(c.sku, grams):
-                out.append(c)
-        return tuple(out)
-
-    def log_likelihood(self, candidate: Candidate, grams: float) -> float:
-        """Log of (the recognizer's score x how likely the product is to weigh ``grams``): a
-        log-normal around the catalog's nominal weight, ``PRODUCE_SPREAD`` wide for loose
-        produce, ``PACKAGED_SPREAD`` for packaged goods."""
-        product = self.catalog.get(candidate.sku)
-        if product is None or grams <= 0:
-            return -math.inf
-        spread = PACKAGED_SPREAD if product.department == "Packages" else PRODUCE_SPREAD
-        z = math.log(grams / product.unit_weight_g) / spread
-        return math.log(max(candidate.score, 1e-6)) - 0.5 * z * z
-
-    def by_weight(self, grams: float, n: int = 3) -> tuple[Candidate, ...]:
-        """Products whose nominal item weight agrees with ``grams``, closest first (per-kg ones
-        by the same tolerance as per-unit ones: any weight is plausible for them)."""
-        fits = [p for p in self.catalog.values()
-                if abs(grams / p.unit_weight_g - 1.0) <= self.weight_tolerance]  # fmt: skip
-        fits.sort(key=lambda p: abs(grams / p.unit_weight_g - 1.0))
-        return tuple(Candidate(p.sku, 0.0) for p in fits[:n])
 
     def _level_at(self, t_s: float) -> float:
         """The last settled level at or before ``t_s`` (0: the tared, empty basket)."""
@@ -524,7 +476,7 @@ class Fuser:
         before = self._level_before(ev, w0, after[1])
         change = abs(after[1] - before)
         return change >= self.min_item_g and not any(
-            self.agrees(c.sku, change) for c in ev.candidates if c.score >= PLAUSIBLE_SCORE
+            self.weights.agrees(c.sku, change) for c in ev.candidates if c.score >= PLAUSIBLE_SCORE
         )
 
     def _never_left(self, ev: NamedEvent) -> bool:
@@ -640,15 +592,15 @@ class Fuser:
             early = weighed
         median, low, high = early.median, early.low, early.high
         if ev.action == "remove":
-            held = self.ledger.fitting(median, self.agrees)
+            held = self.ledger.fitting(median, self.weights.agrees)
             if len(held) > 1:
                 return None  # items of several products weigh that: see what remains (``poll``)
-            if held and top.sku not in self.ledger.fitting(median, self.agrees, slack=2.0):
+            if held and top.sku not in self.ledger.fitting(median, self.weights.agrees, slack=2.0):
                 # What left weighs another held item, far from what this product's weighed on
                 # the way in: the track may have slid onto it (427309: a cucumber's track on
                 # the pomegranate lifted). ``decide`` weighs that once the level settles.
                 return None
-        agrees = self.agrees(top.sku, low) and self.agrees(top.sku, high)
+        agrees = self.weights.agrees(top.sku, low) and self.weights.agrees(top.sku, high)
         return early if median >= self.min_change_g and agrees else None
 
     def _weighed(self, ev: NamedEvent, early: _Early) -> _Early | None:
@@ -830,7 +782,7 @@ class Fuser:
             if (
                 weighed is not None
                 and ev.certain  # an uncertain one no candidate fits is dropped below anyway
-                and not self.fitting(ev.candidates, weighed)
+                and not self.weights.fitting(ev.candidates, weighed)
                 and now_s - decided_at < self.uncertain_hold_s
             ):
                 # No candidate matches the weight: this may be an old item's track found again
@@ -999,7 +951,11 @@ class Fuser:
         since, _ = self._window(ev, ev.t_s)
         offered = [o for o in unexplained_namer("add", since) if o[0] != ev.track_id]
         by_track, votes = self._likeliest(offered, grams, "add")
-        if not votes or not self.agrees(votes[0].sku, grams) or votes[0].sku in self.ledger.skus():
+        if (
+            not votes
+            or not self.weights.agrees(votes[0].sku, grams)
+            or votes[0].sku in self.ledger.skus()
+        ):
             return ev, None
         named = {c.sku for c in votes}
         others = tuple(c for c in ev.candidates if c.sku not in named)
@@ -1008,7 +964,8 @@ class Fuser:
     def _several_fit(self, grams: float) -> bool:
         """Items of more than one product in the basket fit a remove of ``grams``, and what
         still lies there can be named (``RemainingNamer``)."""
-        return self._remaining is not None and len(self.ledger.fitting(grams, self.agrees)) > 1
+        held = self.ledger.fitting(grams, self.weights.agrees)
+        return self._remaining is not None and len(held) > 1
 
     def _still_there(self, removed_track: int) -> Counter[str] | None:
         """The products seen lying in the basket now but for ``removed_track`` (-1: none), by
@@ -1041,7 +998,13 @@ class Fuser:
             product = self.catalog.get(c[0].sku)
             off = abs(math.log(grams / product.unit_weight_g)) if product else float("inf")
             new_item = action != "add" or c[0].sku not in held
-            return (self.agrees(c[0].sku, grams), new_item, item[0] is not None, -off, c[0].score)
+            return (
+                self.weights.agrees(c[0].sku, grams),
+                new_item,
+                item[0] is not None,
+                -off,
+                c[0].score,
+            )
 
         return max(offered, key=rank) if offered else (None, ())
 
@@ -1085,7 +1048,7 @@ class Fuser:
         than are still seen did not leave)."""
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         if ev.action == "remove" and grams is not None:
-            held = self.ledger.fitting(grams, self.agrees)
+            held = self.ledger.fitting(grams, self.weights.agrees)
             if still_there:
                 gone = tuple(s for s in held if self.ledger.count(s) > still_there[s])
                 if gone and len(gone) < len(held):
@@ -1103,13 +1066,13 @@ class Fuser:
                 top is not None
                 and top.score >= self.min_confidence
                 and top.sku in self.ledger.skus()
-                and self.agrees(top.sku, grams)
+                and self.weights.agrees(top.sku, grams)
                 and (not held or top.sku in held or self._near_as_any(top.sku, held[0], grams))
             )
             if held and not sure_held:
                 return self._decide_remove(ev, grams, held)
         top = ev.candidates[0] if ev.candidates else None
-        backed = grams is not None and bool(self.fitting(ev.candidates, grams))
+        backed = grams is not None and bool(self.weights.fitting(ev.candidates, grams))
         if not ev.certain and not backed:
             return None  # a shuffle or a re-found item: not a change, and not a guess
         suspect = self._suspect_names(ev)
@@ -1119,7 +1082,7 @@ class Fuser:
         # elsewhere keeps a sure name once no other event took the weight: a second one.)
         lies_on = suspect & self._covered(ev.track_id)
         sure = top is not None and top.score >= self.min_confidence and top.sku not in lies_on
-        if top is not None and sure and grams is not None and self.agrees(top.sku, grams):
+        if top is not None and sure and grams is not None and self.weights.agrees(top.sku, grams):
             return BasketChange(ev.action, at, ev.t_s, sku=top.sku, grams=round(grams),
                                 confidence=top.score, track_id=ev.track_id)  # fmt: skip
         if top is not None and sure and grams is None and not scale_live:
@@ -1135,12 +1098,14 @@ class Fuser:
             # pineapple found again under the sour milk put on it), while the weight is new.
             # A runner-up is judged against the best name that is not suspect.
             fresh = tuple(c for c in candidates if c.sku not in suspect)
-            fit = set(self.fitting(candidates, grams)) | set(self.fitting(fresh, grams))
+            fitting = self.weights.fitting
+            fit = set(fitting(candidates, grams)) | set(fitting(fresh, grams))
             candidates = tuple(sorted(candidates, key=lambda c: (
                 c not in fit, c.sku in suspect,
-                -self.log_likelihood(c, grams) if c in fit else 0.0)))  # fmt: skip
+                -self.weights.log_likelihood(c, grams) if c in fit else 0.0)))  # fmt: skip
         if not candidates and grams is not None:
-            candidates = self.by_weight(grams)  # no usable crop: offer what weighs that much
+            # No usable crop: offer what weighs that much.
+            candidates = self.weights.by_weight(grams)
         if not candidates:
             # Neither a usable crop nor a weight: nothing to ask the shopper about. Said aloud,
             # since an item may have gone into the basket unrecorded.
@@ -1156,7 +1121,7 @@ class Fuser:
     def _near_as_any(self, named: str, best_fit: str, grams: float) -> bool:
         """A remove of ``grams``: the held ``named`` item, outside the same-item tolerance, is
         still within twice it and not three times as far as the ``best_fit`` held item."""
-        if named not in self.ledger.fitting(grams, self.agrees, slack=2.0):
+        if named not in self.ledger.fitting(grams, self.weights.agrees, slack=2.0):
             return False
         off, best = self.ledger.off_g(named, grams), self.ledger.off_g(best_fit, grams)
         return off is None or best is None or off <= SAME_ITEM_CLOSER * max(best, SCALE_NOISE_G)
@@ -1232,7 +1197,9 @@ class Fuser:
         offered = self._offered((t_explained, explained), (t_level, level), unexplained_namer)
         held = self.ledger.skus()
         named = any(
-            v and self.agrees(v[0].sku, level - explained) and (tid is None or v[0].sku not in held)
+            v
+            and self.weights.agrees(v[0].sku, level - explained)
+            and (tid is None or v[0].sku not in held)
             for tid, v in offered
         )
         if level > explained and not named and now_s - t_level < self.unnamed_wait_s:
@@ -1360,11 +1327,11 @@ class Fuser:
         start = self._left_at(explained, t_explained, t_level)
         hints = [votes for _, votes in offered]
         track_id, candidates = self._likeliest(offered, grams, action)
-        if candidates and not self.agrees(candidates[0].sku, grams):
+        if candidates and not self.weights.agrees(candidates[0].sku, grams):
             track_id = None  # a question from several items' runners-up: none of them named it
             # No item's favourite weighs that: ask with the runners-up that do, else by weight.
             best: dict[str, float] = {}
-            for c in (c for hint in hints for c in self.fitting(hint, grams)):
+            for c in (c for hint in hints for c in self.weights.fitting(hint, grams)):
                 best[c.sku] = max(c.score, best.get(c.sku, 0.0))
             ranked = sorted(best.items(), key=lambda kv: -kv[1])[:3]
             candidates = tuple(Candidate(sku, score) for sku, score in ranked)

@@ -6,14 +6,11 @@ from datetime import UTC, datetime
 
 from firmware.basket.changes import BasketChange, Candidate
 from firmware.basket.ledger import BasketLedger, HeldItem
+from firmware.basket.weights import ProductWeights
 from smartcart.catalog import default_catalog
 
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-CATALOG = default_catalog()
-
-
-def agrees(sku: str, grams: float) -> bool:
-    return abs(grams / CATALOG[sku].unit_weight_g - 1) <= 0.35
+agrees = ProductWeights(default_catalog()).agrees
 
 
 def change(type_: str, sku: str | None = None, grams: int | None = None, **kw) -> BasketChange:
