@@ -38,7 +38,7 @@ from smartcart.catalog import default_catalog
 
 CALIBRATION_IMAGES = 256
 EMBEDDING_DIM = 1280  # EfficientNet-Lite0's pooled features, per member
-VERSION = "1.3.0"
+VERSION = "1.4.0"
 # Sizes tried at release: a net trained on random-resized crops at 224 px sees objects larger
 # than a whole photo shows them, so it is often better evaluated at a larger size ("FixRes").
 RELEASE_SIZES_PX = (224, 256, 288, 320)
