@@ -595,10 +595,10 @@ class Fuser:
             held = self.ledger.fitting(median, self.weights.agrees)
             if len(held) > 1:
                 return None  # items of several products weigh that: see what remains (``poll``)
-            if held and top.sku not in self.ledger.fitting(median, self.weights.agrees, slack=2.0):
-                # What left weighs another held item, far from what this product's weighed on
-                # the way in: the track may have slid onto it (427309: a cucumber's track on
-                # the pomegranate lifted). ``decide`` weighs that once the level settles.
+            if held and not self._remove_name_stands(top.sku, held, median):
+                # What left weighs another held item (427309: a cucumber's track on the
+                # pomegranate lifted; 430254: a satsuma's on the potato). ``decide`` weighs
+                # that once the level settles.
                 return None
         agrees = self.weights.agrees(top.sku, low) and self.weights.agrees(top.sku, high)
         return early if median >= self.min_change_g and agrees else None
@@ -1057,17 +1057,12 @@ class Fuser:
                     ev = replace(ev, candidates=tuple(c for c in ev.candidates
                                                       if c.sku not in kept))  # fmt: skip
             top = ev.candidates[0] if ev.candidates else None
-            # Vision's sure name stands unless the basket holds items of that product only,
-            # weighed on the way in, far from what left while another held item fits it (a
-            # track slid from a 429 g vine tomato onto the 482 g papaya lifted: 488 g left),
-            # or beyond the same-item tolerance while another weighed in at a third of that
-            # distance or less (427909: a 162 g peach left, 161 g; the orange named weighed 178).
             sure_held = (
                 top is not None
                 and top.score >= self.min_confidence
                 and top.sku in self.ledger.skus()
                 and self.weights.agrees(top.sku, grams)
-                and (not held or top.sku in held or self._near_as_any(top.sku, held[0], grams))
+                and (not held or self._remove_name_stands(top.sku, held, grams))
             )
             if held and not sure_held:
                 return self._decide_remove(ev, grams, held)
@@ -1118,12 +1113,18 @@ class Fuser:
             confidence=None if top is None else top.score, track_id=ev.track_id,
         )  # fmt: skip
 
-    def _near_as_any(self, named: str, best_fit: str, grams: float) -> bool:
-        """A remove of ``grams``: the held ``named`` item, outside the same-item tolerance, is
-        still within twice it and not three times as far as the ``best_fit`` held item."""
+    def _remove_name_stands(self, named: str, held: tuple[str, ...], grams: float) -> bool:
+        """Whether vision's sure name ``named`` stands for a remove of ``grams`` that the held
+        items ``held`` fit (best fit first, ``BasketLedger.fitting``): it is one of them, or,
+        outside the same-item tolerance, within twice it and not three times as far as the
+        best fit. Else another held item left: a track slid from a 429 g vine tomato onto the
+        482 g papaya lifted (488 g left); a 162 g peach left, 161 g, while the orange named
+        had weighed 178 g (427909). Decided and early removes both ask this."""
+        if named in held:
+            return True
         if named not in self.ledger.fitting(grams, self.weights.agrees, slack=2.0):
             return False
-        off, best = self.ledger.off_g(named, grams), self.ledger.off_g(best_fit, grams)
+        off, best = self.ledger.off_g(named, grams), self.ledger.off_g(held[0], grams)
         return off is None or best is None or off <= SAME_ITEM_CLOSER * max(best, SCALE_NOISE_G)
 
     def _decide_remove(self, ev: NamedEvent, grams: float, held: tuple[str, ...]) -> BasketChange:

@@ -892,6 +892,22 @@ def test_a_sure_remove_name_yields_only_to_an_item_that_weighed_far_closer(
     assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, left_g)
 
 
+def test_a_sure_remove_name_yields_early_too_to_an_item_that_weighed_far_closer() -> None:
+    """The same rule before the load settles: a satsuma (101 g) and a potato (115 g) lie in the
+    basket; the potato is lifted on a track named satsumas (430254). 116 g leaving is the
+    potato's weight within a gram and the satsuma's 15 g off, within twice the same-item
+    tolerance: the early samples must not confirm the satsuma; the settled level names the
+    potato."""
+    fuser = basket_with_two("satsumas", 101.0, "solid-potato", 115.0)
+    fuser.add_event(NamedEvent(6, "remove", 13.3, (Candidate("satsumas", 0.9),), True, 13.5, 12.8))
+    for t_s in (13.2, 13.3, 13.4, 13.5, 13.6):
+        fuser.add_sample(t_s, 216.0 - 116.0)  # every sample agrees: early enough
+    assert fuser.poll(13.7, scale_live=True, certain_may_come=False) == []
+    fuser.add_level(13.8, 216.0 - 116.0)
+    [removed] = fuser.poll(14.8, scale_live=True, certain_may_come=False)
+    assert (removed.type, removed.sku, removed.grams) == ("remove", "solid-potato", 116)
+
+
 def test_a_remove_of_one_of_two_equal_weights_is_not_confirmed_early() -> None:
     fuser = two_cartons()
     fuser.add_event(NamedEvent(2, "remove", 20.0, MANDARIN, True, 20.2, 19.5))
