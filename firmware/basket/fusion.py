@@ -1091,13 +1091,19 @@ class Fuser:
             # recognizer's score times how likely that product is to weigh this much. Suspect
             # names come after the others: the crops may show the old item (425312: a
             # pineapple found again under the sour milk put on it), while the weight is new.
-            # A runner-up is judged against the best name that is not suspect.
+            # A runner-up is judged against the best name that is not suspect. Where no real
+            # option fits, a faint one the weight agrees with still comes before the names it
+            # rules out (430306: 99 g of carrots at 0.013 before a 1,030 g oatghurt at 0.86).
             fresh = tuple(c for c in candidates if c.sku not in suspect)
             fitting = self.weights.fitting
             fit = set(fitting(candidates, grams)) | set(fitting(fresh, grams))
-            candidates = tuple(sorted(candidates, key=lambda c: (
-                c not in fit, c.sku in suspect,
-                -self.weights.log_likelihood(c, grams) if c in fit else 0.0)))  # fmt: skip
+
+            def rank(c: Candidate, grams: float = grams) -> tuple[bool, bool, bool, float]:
+                agrees = self.weights.agrees(c.sku, grams)
+                likelihood = self.weights.log_likelihood(c, grams) if agrees else 0.0
+                return c not in fit, c.sku in suspect, not agrees, -likelihood
+
+            candidates = tuple(sorted(candidates, key=rank))
         if not candidates and grams is not None:
             # No usable crop: offer what weighs that much.
             candidates = self.weights.by_weight(grams)

@@ -87,6 +87,25 @@ CASES = {
         ),  # fmt: skip
         ("unresolved", "add", ("red-delicious", "yellow-bell-pepper", "lemon"), 199),
     ),
+    "sure name the weight rules out: what the weight agrees with first, however faint": (
+        # 99 g of carrots (430306) named as a 1,030 g oatghurt: the carrots' 0.013 is under
+        # the plausible score, but the scale rules the oatghurt out.
+        (
+            "add",
+            (
+                Candidate("oatly-natural-oatghurt", 0.86),
+                Candidate("carrots", 0.013),
+                Candidate("arla-natural-mild-low-fat-yoghurt", 0.006),
+            ),
+            99.0,
+        ),  # fmt: skip
+        (
+            "unresolved",
+            "add",
+            ("carrots", "oatly-natural-oatghurt", "arla-natural-mild-low-fat-yoghurt"),
+            99,
+        ),
+    ),
     "uncertain add backed by the scale": (
         ("add", LEMON, 109.0, True, False),
         ("add", "lemon", (), 109),
