@@ -436,9 +436,11 @@ class Fuser:
         """The load settled after the gesture at the level it had well before it (``quiet_s``
         before the item moved, so a late track cannot hide its own weight step): nothing went
         in or out. Every catalog product weighs at least twice ``min_item_g``, so a real add
-        or remove always moves the settled level that far. A move in between that an event of
-        the other direction confirmed is that event's (426801: a carton's track found again on
-        the pear beside it as the carton left), not this one's hidden step."""
+        or remove always moves the settled level that far. A move in between that another
+        event confirmed is that event's, not this one's hidden step (426801: a carton's track
+        found again on the pear beside it as the carton left; 430285: a hovering item come to
+        rest over the basket 3 s after the cantaloupe went in); a step no event claimed is
+        the scale's own event (``_reconcile``)."""
         after = self._after(ev)
         if after is None:
             return False
@@ -447,10 +449,7 @@ class Fuser:
             return False
         if abs(after[1] - self._level_at(w0 - self.quiet_s)) < self.min_item_g:
             return True
-        return any(
-            agreed and action != ev.action and a < w0 and w0 - self.quiet_s < b
-            for a, b, action, agreed in self._claimed
-        )
+        return any(agreed and a < w0 and w0 - self.quiet_s < b for a, b, _, agreed in self._claimed)
 
     def _went_the_other_way(self, ev: NamedEvent) -> bool:
         """An add after which the load settled an item's weight (``min_item_g``) below its

@@ -1322,3 +1322,22 @@ def test_an_early_add_is_held_at_what_the_settled_load_says() -> None:
     assert change.grams == 118
     fuser.add_level(10.2, 604.0)
     assert [item.grams for item in fuser.ledger.items] == [104]
+
+
+def test_an_add_after_another_items_confirmed_step_with_the_load_flat_is_dropped() -> None:
+    """A cantaloupe (980 g) goes in at 14.5 s and is confirmed; 3 s later a track over the
+    basket comes to rest as an "add" (a hovering hand's item, 430285) while the load stays at
+    980 g. The step within ``quiet_s`` before it was the cantaloupe's, not this add's hidden
+    one: no change, not a question without grams."""
+    fuser = Fuser(default_catalog(), T0)
+    fuser.add_level(1.0, 0.0)
+    fuser.add_event(NamedEvent(9, "add", 14.6, (Candidate("cantaloupe", 0.9),), True, 14.9, 14.5))
+    fuser.add_level(15.2, 980.0)
+    [melon] = fuser.poll(15.6, scale_live=True, certain_may_come=False, last_hand_s=15.0)
+    assert (melon.type, melon.sku, melon.grams) == ("add", "cantaloupe", 980)
+    for t_s in (16.0, 16.5, 17.0, 17.5, 18.0, 18.5, 19.0):
+        fuser.add_level(t_s, 978.0)
+    fuser.add_event(NamedEvent(12, "add", 17.7, (Candidate("leek", 0.64),), True, 18.2, 17.7))
+    changes = fuser.poll(19.2, scale_live=True, certain_may_come=False, last_hand_s=19.1)
+    changes += fuser.flush(25.0, scale_live=True)
+    assert changes == []
