@@ -354,8 +354,9 @@ class CartPipeline:
     def _covered(self, track_id: int) -> frozenset[str]:
         """Products added earlier whose remembered place holds most (``ON_OTHER_ITEM``) of this
         track's box now: the item was put down on one of them, or the track slid onto it, and
-        its crops show that product's pixels."""
-        box = self._boxes.get(track_id)
+        its crops show that product's pixels. A track lost meanwhile (under the hand, or
+        as the hand uncovers the item) is judged by its last box (430358)."""
+        box = self._boxes.get(track_id) or self._last_boxes.get(track_id)
         if box is None:
             return frozenset()
         return frozenset(

@@ -118,6 +118,22 @@ def test_a_track_lying_where_an_added_item_lies_covers_that_product() -> None:
     assert pipe._covered(16) == frozenset()
 
 
+def test_a_track_lost_while_its_event_waits_still_covers_what_it_lay_on() -> None:
+    """A mushroom put down on the aubergine's place; its track is lost (the withdrawing hand)
+    before its add is decided (430358): judged by its last box, it still lies on the aubergine,
+    whose name its crops may show."""
+    pipe = pipeline()
+    pipe._boxes = {8: (204.0, 99.0, 285.0, 167.0)}
+    pipe._note_basket([BasketChange("add", T0, 30.7, sku="aubergine", grams=300, track_id=8)])
+    pipe._boxes = {21: (218.0, 128.0, 282.0, 167.0)}
+    pipe._last_boxes = dict(pipe._boxes)
+    assert pipe._covered(21) == {"aubergine"}
+    pipe._boxes = {}  # lost; the zone still remembers it
+    assert pipe._covered(21) == {"aubergine"}
+    pipe._last_boxes = {}  # forgotten: nothing to judge by
+    assert pipe._covered(21) == frozenset()
+
+
 def test_the_pipeline_remembers_a_bounded_number_of_added_items() -> None:
     """One pipeline runs for the cart's lifetime and unloading is not always seen."""
     pipe = pipeline()
