@@ -1341,3 +1341,29 @@ def test_an_add_after_another_items_confirmed_step_with_the_load_flat_is_dropped
     changes = fuser.poll(19.2, scale_live=True, certain_may_come=False, last_hand_s=19.1)
     changes += fuser.flush(25.0, scale_live=True)
     assert changes == []
+
+
+@pytest.mark.parametrize("lying", [[], [(Candidate("arla-mild-vanilla-yoghurt", 0.9),)]])
+def test_an_unsure_remove_yields_to_the_carton_that_weighed_in_far_closer(
+    lying: list[tuple[Candidate, ...]],
+) -> None:
+    """A yoghurt (1,020 g) and a mandarin juice (1,045 g) lie in the basket; 1,022 g leaves,
+    named unsurely (430412), and what lies in view afterwards is nothing sure or the mandarin
+    carton taken for the yoghurt. Both weigh within the same-item tolerance, but the yoghurt
+    ten times closer: it left."""
+    fuser = basket_with_two(
+        "arla-mild-vanilla-yoghurt", 1020.0, "tropicana-mandarin-morning", 1045.0
+    )
+    unsure = (
+        Candidate("arla-mild-vanilla-yoghurt", 0.48),
+        Candidate("tropicana-mandarin-morning", 0.42),
+    )
+    fuser.add_event(NamedEvent(5, "remove", 20.0, unsure, True, 20.2, 19.5))
+    fuser.add_level(20.5, 2065.0 - 1022.0)
+    poll = dict(scale_live=True, certain_may_come=False, remaining_namer=lambda track_id: lying)
+    [removed] = fuser.poll(21.5, last_hand_s=20.7, **poll)
+    assert (removed.type, removed.sku, removed.grams) == (
+        "remove",
+        "arla-mild-vanilla-yoghurt",
+        1022,
+    )
