@@ -576,18 +576,36 @@ def test_a_sure_remove_name_whose_item_weighed_far_from_what_left_yields_to_one_
     assert (removed.type, removed.sku, removed.grams) == ("remove", "papaya", 488)
 
 
-def test_a_sure_remove_name_far_from_what_its_item_weighed_is_not_confirmed_early() -> None:
-    """The same, decided from early samples: a pomegranate (293 g) and a cucumber (340 g) lie
-    in the basket; the cucumber's track is lifted with the pomegranate (427309). 285 g leaving
-    agrees with a cucumber by the catalog, not with the one that went in."""
-    fuser = basket_with_two("pomegranate", 293.0, "cucumber", 340.0)
-    fuser.add_event(NamedEvent(5, "remove", 20.0, (Candidate("cucumber", 0.7),), True, 20.2, 19.5))
+@pytest.mark.parametrize(
+    "held,named,left_g,settled_g,removed_sku",
+    [
+        ((("pomegranate", 293.0), ("cucumber", 340.0)), "cucumber", 285.0, 291.0, "pomegranate"),
+        ((("satsumas", 101.0), ("solid-potato", 115.0)), "satsumas", 116.0, 116.0, "solid-potato"),
+    ],
+    ids=["far-from-what-it-weighed-427309", "another-weighed-far-closer-430254"],
+)
+def test_a_sure_remove_name_the_weight_overrules_is_not_confirmed_early(
+    held: tuple[tuple[str, float], tuple[str, float]],
+    named: str,
+    left_g: float,
+    settled_g: float,
+    removed_sku: str,
+) -> None:
+    """The rules above, before the load settles; every early sample agrees with the named
+    product by the catalog. 427309: a cucumber's track lifted with the pomegranate, 285 g
+    leaving, far from the 340 g the cucumber weighed. 430254: a satsuma's track lifted with the
+    potato, 116 g leaving: the potato's weight within a gram, the satsuma's 15 g off (within
+    twice the same-item tolerance). The settled level names the item that left."""
+    (first, first_g), (second, second_g) = held
+    fuser = basket_with_two(first, first_g, second, second_g)
+    total_g = first_g + second_g
+    fuser.add_event(NamedEvent(6, "remove", 20.0, (Candidate(named, 0.9),), True, 20.2, 19.5))
     for t_s in (19.9, 20.0, 20.1, 20.2, 20.3):
-        fuser.add_sample(t_s, 633.0 - 285.0)  # every sample agrees: early enough
+        fuser.add_sample(t_s, total_g - left_g)
     assert fuser.poll(20.4, scale_live=True, certain_may_come=False) == []
-    fuser.add_level(20.6, 633.0 - 291.0)
+    fuser.add_level(20.6, total_g - settled_g)
     [removed] = fuser.poll(21.5, scale_live=True, certain_may_come=False)
-    assert (removed.type, removed.sku) == ("remove", "pomegranate")
+    assert (removed.type, removed.sku) == ("remove", removed_sku)
 
 
 def test_a_weight_change_no_event_explains_is_the_scales_own_event() -> None:
@@ -909,22 +927,6 @@ def test_a_sure_remove_name_yields_only_to_an_item_that_weighed_far_closer(
     fuser.add_level(13.4, 340.0 - left_g)
     [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
     assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, left_g)
-
-
-def test_a_sure_remove_name_yields_early_too_to_an_item_that_weighed_far_closer() -> None:
-    """The same rule before the load settles: a satsuma (101 g) and a potato (115 g) lie in the
-    basket; the potato is lifted on a track named satsumas (430254). 116 g leaving is the
-    potato's weight within a gram and the satsuma's 15 g off, within twice the same-item
-    tolerance: the early samples must not confirm the satsuma; the settled level names the
-    potato."""
-    fuser = basket_with_two("satsumas", 101.0, "solid-potato", 115.0)
-    fuser.add_event(NamedEvent(6, "remove", 13.3, (Candidate("satsumas", 0.9),), True, 13.5, 12.8))
-    for t_s in (13.2, 13.3, 13.4, 13.5, 13.6):
-        fuser.add_sample(t_s, 216.0 - 116.0)  # every sample agrees: early enough
-    assert fuser.poll(13.7, scale_live=True, certain_may_come=False) == []
-    fuser.add_level(13.8, 216.0 - 116.0)
-    [removed] = fuser.poll(14.8, scale_live=True, certain_may_come=False)
-    assert (removed.type, removed.sku, removed.grams) == ("remove", "solid-potato", 116)
 
 
 def test_a_remove_of_one_of_two_equal_weights_is_not_confirmed_early() -> None:
