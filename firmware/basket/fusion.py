@@ -54,7 +54,8 @@ is the same item. An early decision's claim on the weight change lasts until the
 The basket ledger (``firmware.basket.ledger``) holds what has been emitted. A remove names what
 is in the basket: among the held items whose own measured grams fit the weight that left,
 vision picks where it can, and one alone needs no vision (a blurred, lifted carton is still the
-juice that went in). A remove the tracker decided before the lift (the hand hides the item as it
+juice that went in), nor one that weighed in three times closer than the rest where vision is
+unsure. A remove the tracker decided before the lift (the hand hides the item as it
 closes on it) waits for the load to drop and takes its time from it.
 
 The scale's own events: vision misses some gestures (an item carried in under the hand, a track
@@ -1048,10 +1049,11 @@ class Fuser:
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         if ev.action == "remove" and grams is not None:
             held = self.ledger.fitting(grams, self.weights.agrees)
-            if not self._sure(ev) and any(self._far_closer(held[0], o, grams) for o in held[1:]):
-                # Vision is unsure and the weight singles out one held item (430412: 1,022 g
-                # left; the yoghurt had weighed 1,021, the mandarin carton 1,038 g). What still
-                # lies in view cannot overrule that: the same unsure vision names it.
+            if len(held) > 1 and not self._sure(ev):
+                # Vision is unsure: held items three times farther from what left than the
+                # best fit did not leave (430412: 1,022 g left; the yoghurt had weighed 1,021,
+                # the mandarin carton 1,038 g). What still lies in view cannot overrule that:
+                # the same unsure vision names it.
                 held = tuple(o for o in held if not self._far_closer(held[0], o, grams))
             if still_there:
                 gone = tuple(s for s in held if self.ledger.count(s) > still_there[s])
