@@ -86,7 +86,7 @@ from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
 from firmware.basket.changes import BasketChange, Candidate
-from firmware.basket.ledger import BasketLedger, HeldItem
+from firmware.basket.ledger import SAME_ITEM_G, BasketLedger, HeldItem
 from firmware.basket.weights import PLAUSIBLE_SCORE, ProductWeights
 from firmware.scale.ring import FIT_RMS_G, Ring, fit_level
 from smartcart.catalog import Catalog, Pricing
@@ -154,8 +154,8 @@ ARRIVAL_SPREAD = 0.12
 # its weight agreeing is the evidence (a per-kg item's window is ``early_window_s``).
 ARRIVAL_WINDOW_S = 0.25
 # A remove whose weight one held item matches this many times more closely than the item
-# vision names (outside the same-item tolerance) is that item; the load cells' own noise
-# (a few grams) is the least distance counted.
+# vision names (that one off by more than ``SAME_ITEM_G``) is that item; the load cells' own
+# noise (a few grams) is the least distance counted.
 SAME_ITEM_CLOSER = 3.0
 SCALE_NOISE_G = 2.0
 
@@ -1049,11 +1049,15 @@ class Fuser:
         at = self.t0_utc + timedelta(seconds=ev.t_s)
         if ev.action == "remove" and grams is not None:
             held = self.ledger.fitting(grams, self.weights.agrees)
-            if len(held) > 1 and not self._sure(ev):
-                # Vision is unsure: held items three times farther from what left than the
-                # best fit did not leave (430412: 1,022 g left; the yoghurt had weighed 1,021,
-                # the mandarin carton 1,038 g). What still lies in view cannot overrule that:
-                # the same unsure vision names it.
+            named = ev.candidates[0].sku if self._sure(ev) else None
+            if len(held) > 1 and (
+                named is None
+                or (named in held and not self._remove_name_stands(named, held, grams))
+            ):
+                # Vision is unsure, or its sure name weighed in far off (430522): held items
+                # three times farther from what left than the best fit did not leave (430412:
+                # 1,022 g left; the yoghurt had weighed 1,021, the mandarin carton 1,038 g).
+                # What still lies in view cannot overrule that: the same vision names it.
                 held = tuple(o for o in held if not self._far_closer(held[0], o, grams))
             if still_there:
                 gone = tuple(s for s in held if self.ledger.count(s) > still_there[s])
@@ -1127,12 +1131,16 @@ class Fuser:
 
     def _remove_name_stands(self, named: str, held: tuple[str, ...], grams: float) -> bool:
         """Whether vision's sure name ``named`` stands for a remove of ``grams`` that the held
-        items ``held`` fit (best fit first, ``BasketLedger.fitting``): it is one of them, or,
-        outside the same-item tolerance, within twice it and not three times as far as the
-        best fit. Else another held item left: a track slid from a 429 g vine tomato onto the
-        482 g papaya lifted (488 g left); a 162 g peach left, 161 g, while the orange named
-        had weighed 178 g (427909). Decided and early removes both ask this."""
-        if named in held:
+        items ``held`` fit (best fit first, ``BasketLedger.fitting``): it weighed in within
+        ``SAME_ITEM_G`` of it, or within twice the same-item tolerance and not three times as
+        far as the best fit. Else another held item left: a track slid from a 429 g vine
+        tomato onto the 482 g papaya lifted (488 g left); a 162 g peach left, 161 g, while the
+        orange named had weighed 178 g (427909); 1,033 g left, the yoghurt had weighed 1,035,
+        the milk named 1,051 g (430522: the milk's track crossed out as the hand reached past
+        it; a heavy item's relative tolerance alone would let the name stand). Decided and
+        early removes both ask this."""
+        off = self.ledger.off_g(named, grams)
+        if named in held and (off is None or off <= SAME_ITEM_G):
             return True
         if named not in self.ledger.fitting(grams, self.weights.agrees, slack=2.0):
             return False

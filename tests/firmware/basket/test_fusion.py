@@ -929,6 +929,29 @@ def test_a_sure_remove_name_yields_only_to_an_item_that_weighed_far_closer(
     assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, left_g)
 
 
+@pytest.mark.parametrize(
+    "left_g,removed_sku",
+    [(1033, "arla-natural-yoghurt"), (1045, "garant-ecological-medium-fat-milk")],
+    ids=["yoghurt-2g-off-milk-18g-off", "milk-6g-off-vision-stands"],
+)
+def test_a_sure_remove_name_of_a_heavy_item_yields_to_one_that_weighed_far_closer(
+    left_g: int, removed_sku: str
+) -> None:
+    """A yoghurt (1,035 g) and a milk carton (1,051 g) lie in the basket; the milk's track
+    crosses out, named surely, as the hand reaches past it for the yoghurt (430522). 1,033 g
+    left: both within the milk's relative tolerance (6 %), but the milk 18 g off, farther than
+    the same-item grams, and the yoghurt nine times closer, so the yoghurt left. 1,045 g
+    left: the milk within those grams, and vision's name stands."""
+    fuser = basket_with_two(
+        "arla-natural-yoghurt", 1035.0, "garant-ecological-medium-fat-milk", 1051.0
+    )
+    milk = (Candidate("garant-ecological-medium-fat-milk", 0.97),)
+    fuser.add_event(NamedEvent(5, "remove", 13.3, milk, True, 13.5, 12.8))
+    fuser.add_level(13.4, 2086.0 - left_g)
+    [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
+    assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, left_g)
+
+
 def test_a_remove_of_one_of_two_equal_weights_is_not_confirmed_early() -> None:
     fuser = two_cartons()
     fuser.add_event(NamedEvent(2, "remove", 20.0, MANDARIN, True, 20.2, 19.5))
