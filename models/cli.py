@@ -72,13 +72,22 @@ def train_detector(
     neck_ch: Annotated[int, typer.Option(help="Channels of the neck and heads")] = 64,
     head_units: Annotated[int, typer.Option(help="Depthwise + pointwise pairs per head")] = 1,
     context_blocks: Annotated[int, typer.Option(help="Stride-32 blocks added top-down")] = 0,
+    size: Annotated[
+        str | None, typer.Option(help="Input WIDTHxHEIGHT, multiples of 16 (default: 320x240)")
+    ] = None,
 ) -> None:
     """Train the product/hand detector on rendered frames (EMA weights per epoch)."""
+    from host.sim.cli import parse_size
     from models.detector_net import DetectorArch
-    from models.train_detector import DetectorTrainConfig, train
+    from models.train_detector import INPUT_WH_PX, DetectorTrainConfig, train
 
     arch = DetectorArch(frozen_blocks, neck_ch, head_units, context_blocks)
-    cfg = DetectorTrainConfig(data, out, epochs=epochs, seed=seed, threads=threads, arch=arch)
+    input_wh_px = parse_size(size) if size else INPUT_WH_PX
+    try:
+        cfg = DetectorTrainConfig(data, out, epochs=epochs, seed=seed, threads=threads,
+                                  arch=arch, input_wh_px=input_wh_px)  # fmt: skip
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
     typer.echo(f"run folder {train(cfg)}")
 
 

@@ -28,9 +28,11 @@ def best_checkpoint(run_dir: Path) -> tuple[Path, float]:
     return run_dir / f"ema_epoch{best['epoch']:02d}.pt", best["val_product_ap50_ema"]
 
 
-def calibration_batches(data_dir: Path) -> list[np.ndarray]:
+def calibration_batches(
+    data_dir: Path, input_wh_px: tuple[int, int] = INPUT_WH_PX
+) -> list[np.ndarray]:
     """int8 calibration frames: a fixed draw from the training split (never evaluation seeds)."""
-    frames = read_yolo(data_dir, ("train",), INPUT_WH_PX)
+    frames = read_yolo(data_dir, ("train",), input_wh_px)
     picked = np.random.default_rng(0).choice(len(frames), CALIBRATION_FRAMES, replace=False)
     return [frames[i].chw[None] for i in picked]
 
@@ -44,7 +46,9 @@ def requantize_detector(data_dir: Path) -> dict:
     if manifest.sha256_of(fp32) != record["variants"]["fp32"]["sha256"]:
         raise manifest.ManifestError(f"{fp32} is not the fp32 graph the manifest names")
     int8_path = manifest.MODELS_DIR / record["variants"]["int8"]["file"]
-    int8 = quantize_int8(fp32, int8_path, iter(calibration_batches(data_dir)))
+    height, width = record["input"]["shape"][2:]
+    batches = calibration_batches(data_dir, (width, height))
+    int8 = quantize_int8(fp32, int8_path, iter(batches))
     record["variants"]["int8"]["sha256"] = manifest.sha256_of(int8)
     record["version"] = VERSION
     manifest.write_model("detector", record)
@@ -59,7 +63,8 @@ def release_detector(run_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict
     net = DetectorNet(arch=arch)
     net.load_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
     net.eval()
-    width, height = INPUT_WH_PX
+    # Runs from before the size was a setting were trained at 320x240.
+    width, height = config.get("input_wh_px", (320, 240))
     fp32 = export_fp32(
         net,
         torch.zeros(1, 3, height, width),
@@ -67,7 +72,7 @@ def release_detector(run_dir: Path, out_dir: Path = manifest.MODELS_DIR) -> dict
         ("heatmap", "box"),
         dynamic_batch=False,
     )
-    batches = calibration_batches(Path(config["data_dir"]))
+    batches = calibration_batches(Path(config["data_dir"]), (width, height))
     int8 = quantize_int8(fp32, out_dir / "detector-int8.onnx", iter(batches))
     max_diff = check_against_torch(net, fp32, batches[0], atol=1e-2)
     record = {

@@ -26,7 +26,7 @@ from models.detector_data import FrameSample, flipped, read_yolo, targets
 from models.detector_net import NUM_CLASSES, STRIDE, V1_1, DetectorArch, DetectorNet
 from models.train_recognizer import Ema, lr_factor
 
-INPUT_WH_PX = (320, 240)
+INPUT_WH_PX = (320, 240)  # the detector's input
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,12 @@ class DetectorTrainConfig:
     seed: int = 0
     threads: int = 2
     arch: DetectorArch = V1_1
+    input_wh_px: tuple[int, int] = INPUT_WH_PX
+
+    def __post_init__(self) -> None:
+        # Stride 16 is upsampled onto stride 8: an odd stride-8 grid would not line up.
+        if any(side % 16 for side in self.input_wh_px):
+            raise ValueError(f"input sides must be multiples of 16 px, got {self.input_wh_px}")
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -114,8 +120,8 @@ def train(cfg: DetectorTrainConfig) -> Path:
     rng = np.random.default_rng(cfg.seed)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     (cfg.out_dir / "config.json").write_text(json.dumps(asdict(cfg), default=str, indent=2))
-    train_set = read_yolo(cfg.data_dir, ("train",), INPUT_WH_PX)
-    val_set = read_yolo(cfg.data_dir, ("val",), INPUT_WH_PX)
+    train_set = read_yolo(cfg.data_dir, ("train",), cfg.input_wh_px)
+    val_set = read_yolo(cfg.data_dir, ("val",), cfg.input_wh_px)
 
     model = DetectorNet.from_imagenet(cfg.arch)
     model.freeze_prefix()

@@ -14,7 +14,7 @@ import typer
 app = typer.Typer(no_args_is_help=True)
 
 
-def _size(text: str) -> tuple[int, int]:
+def parse_size(text: str) -> tuple[int, int]:
     try:
         w, h = (int(x) for x in text.lower().split("x"))
     except ValueError as e:
@@ -35,7 +35,7 @@ def trainset(
     """Detector training images with product (0) and hand (1) boxes."""
     from host.sim.trainset import generate
 
-    data_yaml = generate(out, images, seed, size_px=_size(size), workers=workers)
+    data_yaml = generate(out, images, seed, size_px=parse_size(size), workers=workers)
     typer.echo(f"wrote {images} images; dataset config {data_yaml}")
 
 
@@ -50,7 +50,7 @@ def crops(
     """Recognizer training crops of products in rendered scenes, cut as the cart cuts them."""
     from host.sim.crops import generate
 
-    labels = generate(out, scenes, seed, size_px=_size(size), workers=workers)
+    labels = generate(out, scenes, seed, size_px=parse_size(size), workers=workers)
     n = len(labels.read_text(encoding="utf-8").splitlines()) - 1
     typer.echo(f"wrote {n} crops from {scenes} scenes; labels {labels}")
 
@@ -94,7 +94,7 @@ def render(
 
     started = time.perf_counter()
     render_feed(out, seed, duration_s=duration, events=events, distractors=distractors,
-                size_px=_size(size), fps=fps, jpeg_quality=quality)  # fmt: skip
+                size_px=parse_size(size), fps=fps, jpeg_quality=quality)  # fmt: skip
     elapsed = time.perf_counter() - started
     feed = open_feed(out)
     truth = feed.truth() or []
@@ -142,11 +142,11 @@ def bench(
     # threads) does much less, so both are printed.
     try:
         wall, cpu = time.perf_counter(), time.process_time()
-        render_feed(work / "feed", seed, duration_s=seconds, size_px=_size(size))
+        render_feed(work / "feed", seed, duration_s=seconds, size_px=parse_size(size))
         feed_s, feed_cpu = time.perf_counter() - wall, time.process_time() - cpu
         mb = (work / "feed" / "video.avi").stat().st_size / 1e6
         wall, cpu = time.perf_counter(), time.process_time()
-        generate(work / "trainset", images, seed, size_px=_size(size), progress=False)
+        generate(work / "trainset", images, seed, size_px=parse_size(size), progress=False)
         train_s, train_cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
         shutil.rmtree(work, ignore_errors=True)

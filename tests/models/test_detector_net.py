@@ -56,3 +56,11 @@ def test_context_blocks_fit_an_odd_stride_16_map(tmp_path: Path) -> None:
 def test_impossible_sizes_are_refused(bad: dict) -> None:
     with pytest.raises(ValueError):
         DetectorArch(**bad)
+
+
+@pytest.mark.parametrize("size", [(416, 312), (380, 288)])
+def test_an_input_off_the_stride_16_grid_is_refused(size: tuple[int, int]) -> None:
+    from models.train_detector import DetectorTrainConfig
+
+    with pytest.raises(ValueError, match="multiples of 16"):
+        DetectorTrainConfig(Path("data"), Path("out"), input_wh_px=size)
