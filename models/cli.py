@@ -73,7 +73,7 @@ def train_detector(
     head_units: Annotated[int, typer.Option(help="Depthwise + pointwise pairs per head")] = 1,
     context_blocks: Annotated[int, typer.Option(help="Stride-32 blocks added top-down")] = 0,
     size: Annotated[
-        str | None, typer.Option(help="Input WIDTHxHEIGHT, multiples of 16 (default: 320x240)")
+        str | None, typer.Option(help="Input WIDTHxHEIGHT, multiples of 16 (default: 384x288)")
     ] = None,
 ) -> None:
     """Train the product/hand detector on rendered frames (EMA weights per epoch)."""
@@ -105,7 +105,7 @@ def export(
     ] = False,
     data: Annotated[
         Path, typer.Option(help="Detector --int8-only: `sim trainset` folder to calibrate on")
-    ] = RUNS_DIR / "detector" / "train_s1",
+    ] = RUNS_DIR / "detector" / "train_s1_384",
 ) -> None:
     """Choose on val, export fp32 + int8 ONNX into models/ and update the manifest.
 

@@ -26,7 +26,9 @@ from models.detector_data import FrameSample, flipped, read_yolo, targets
 from models.detector_net import NUM_CLASSES, STRIDE, V1_1, DetectorArch, DetectorNet
 from models.train_recognizer import Ema, lr_factor
 
-INPUT_WH_PX = (320, 240)  # the detector's input
+# The detector's input. The cart's 320 px lores frames are letterboxed up to it: a net run
+# larger than the frame finds more (models/README.md, v1.2.0).
+INPUT_WH_PX = (384, 288)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,15 @@ def test_impossible_sizes_are_refused(bad: dict) -> None:
         DetectorArch(**bad)
 
 
+def test_the_committed_detector_has_the_recipes_input_size() -> None:
+    """`smartcart models retrain` trains at ``INPUT_WH_PX``: what it makes is what is committed."""
+    from models import manifest
+    from models.train_detector import INPUT_WH_PX
+
+    width, height = INPUT_WH_PX
+    assert manifest.entry("detector").input["shape"][2:] == [height, width]
+
+
 @pytest.mark.parametrize("size", [(416, 312), (380, 288)])
 def test_an_input_off_the_stride_16_grid_is_refused(size: tuple[int, int]) -> None:
     from models.train_detector import DetectorTrainConfig
