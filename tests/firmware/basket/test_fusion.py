@@ -910,44 +910,39 @@ def test_a_remove_the_scale_saw_alone_checks_what_remains(
     assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, 63)
 
 
+YOGHURT, MILK = "arla-natural-yoghurt", "garant-ecological-medium-fat-milk"
+
+
 @pytest.mark.parametrize(
-    "left_g,removed_sku",
-    [(161, "peach"), (170, "orange")],
-    ids=["peach-within-a-gram-orange-17g-off", "both-8g-off-vision-stands"],
+    "held,named,left_g,removed_sku",
+    [
+        ((("peach", 162.0), ("orange", 178.0)), "orange", 161, "peach"),
+        ((("peach", 162.0), ("orange", 178.0)), "orange", 170, "orange"),
+        (((YOGHURT, 1035.0), (MILK, 1051.0)), MILK, 1033, YOGHURT),
+        (((YOGHURT, 1035.0), (MILK, 1051.0)), MILK, 1045, MILK),
+    ],
+    ids=[
+        "peach-within-a-gram-orange-17g-off",
+        "both-8g-off-vision-stands",
+        "yoghurt-2g-off-milk-18g-off",
+        "milk-6g-off-vision-stands",
+    ],
 )
 def test_a_sure_remove_name_yields_only_to_an_item_that_weighed_far_closer(
-    left_g: int, removed_sku: str
+    held: tuple[tuple[str, float], tuple[str, float]], named: str, left_g: int, removed_sku: str
 ) -> None:
-    """A peach (162 g) and an orange (178 g) lie in the basket; the orange's track is lifted
-    with the peach, named orange (427909). 161 g left: the peach's weight within a gram, the
-    orange's 17 g off, outside the same-item tolerance (12 g) though within twice it, so the
-    peach left. 170 g left: both 8 g off, and vision's name stands."""
-    fuser = basket_with_two("peach", 162.0, "orange", 178.0)
-    fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate("orange", 0.92),), True, 13.5, 12.8))
-    fuser.add_level(13.4, 340.0 - left_g)
-    [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
-    assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, left_g)
-
-
-@pytest.mark.parametrize(
-    "left_g,removed_sku",
-    [(1033, "arla-natural-yoghurt"), (1045, "garant-ecological-medium-fat-milk")],
-    ids=["yoghurt-2g-off-milk-18g-off", "milk-6g-off-vision-stands"],
-)
-def test_a_sure_remove_name_of_a_heavy_item_yields_to_one_that_weighed_far_closer(
-    left_g: int, removed_sku: str
-) -> None:
-    """A yoghurt (1,035 g) and a milk carton (1,051 g) lie in the basket; the milk's track
-    crosses out, named surely, as the hand reaches past it for the yoghurt (430522). 1,033 g
-    left: both within the milk's relative tolerance (6 %), but the milk 18 g off, farther than
-    the same-item grams, and the yoghurt nine times closer, so the yoghurt left. 1,045 g
-    left: the milk within those grams, and vision's name stands."""
-    fuser = basket_with_two(
-        "arla-natural-yoghurt", 1035.0, "garant-ecological-medium-fat-milk", 1051.0
-    )
-    milk = (Candidate("garant-ecological-medium-fat-milk", 0.97),)
-    fuser.add_event(NamedEvent(5, "remove", 13.3, milk, True, 13.5, 12.8))
-    fuser.add_level(13.4, 2086.0 - left_g)
+    """Two items lie in the basket; the track of the one named is lifted with the other.
+    A peach (162 g) and an orange (178 g), named orange (427909): 161 g left, the peach's
+    weight within a gram, the orange's 17 g off, outside the same-item tolerance (12 g) though
+    within twice it, so the peach left; 170 g, both 8 g off, and vision's name stands. A
+    yoghurt (1,035 g) and a milk carton (1,051 g), named milk as the hand reached past it for
+    the yoghurt (430522): 1,033 g left, both within the milk's relative tolerance (6 %), but
+    the milk 18 g off, farther than the same-item grams, and the yoghurt nine times closer,
+    so the yoghurt left; 1,045 g, the milk within those grams, and vision's name stands."""
+    (first, first_g), (second, second_g) = held
+    fuser = basket_with_two(first, first_g, second, second_g)
+    fuser.add_event(NamedEvent(5, "remove", 13.3, (Candidate(named, 0.92),), True, 13.5, 12.8))
+    fuser.add_level(13.4, first_g + second_g - left_g)
     [removed] = fuser.poll(14.5, scale_live=True, certain_may_come=False)
     assert (removed.type, removed.sku, removed.grams) == ("remove", removed_sku, left_g)
 
