@@ -37,9 +37,18 @@ def test_flips_move_boxes_with_the_pixels():
 
 
 def test_nms_drops_the_weaker_overlapping_box():
-    xyxy = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    xyxy = np.array([[0, 0, 10, 10], [0, 1, 10, 11], [50, 50, 60, 60]], np.float32)
     keep = nms(xyxy, np.array([0.5, 0.9, 0.3], np.float32))
     assert keep.tolist() == [1, 2]
+
+
+def test_decoding_keeps_products_piled_on_each_other():
+    # Two products, the second lying over most of the first: their boxes overlap at IoU 0.57.
+    xyxy = np.array([[40, 40, 160, 160], [60, 56, 180, 176]], np.float32)
+    s = FrameSample(np.zeros((3, 240, 320), np.float32), xyxy, np.array([0, 0], np.int64))
+    heatmap, box, _ = targets(s, num_classes=2, stride_px=8)
+    found = decode(heatmap, box, score_threshold=0.99, stride_px=8)
+    assert len(found) == 2
 
 
 def test_ap_counts_false_positives_and_misses():
