@@ -205,7 +205,7 @@ def evaluate(
 def retrain(
     work: Annotated[Path, typer.Option(help="Folder for data and runs")] = RUNS_DIR / "retrain",
     detector_images: Annotated[int, typer.Option(min=100)] = 4000,
-    detector_epochs: Annotated[int, typer.Option(min=1)] = 14,
+    detector_epochs: Annotated[int, typer.Option(min=1)] = 20,
     seed: int = 0,
     member_seeds: Annotated[
         list[int] | None, typer.Option("--member-seed", help="Recognizer members' seeds")

@@ -18,7 +18,7 @@ from models.detector_net import NUM_CLASSES, STRIDE, DetectorArch, DetectorNet
 from models.export import check_against_torch, export_fp32, quantize_int8
 from models.train_detector import INPUT_WH_PX
 
-VERSION = "1.2.0"  # 1.2.0: trained and run at 384x288 (1.1.x: 320x240)
+VERSION = "1.3.0"  # 1.3.0: 20-epoch schedule; 1.2.0: trained and run at 384x288 (1.1.x: 320x240)
 CALIBRATION_FRAMES = 128
 
 
