@@ -10,7 +10,8 @@ import pytest
 from synthetic_feed import AlwaysLemon, ColourDetector, write_feed
 
 from firmware.basket.changes import BasketChange, Candidate
-from firmware.bench import run_bench, truth_latencies
+from firmware.bench import latency_by_kind, run_bench, truth_latencies
+from smartcart.catalog import default_catalog
 from smartcart.feed.format import TRUTH, TruthEvent, write_events
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -31,6 +32,7 @@ def test_bench_prints_all_figures(tmp_path: Path, capsys: pytest.CaptureFixture[
         "idle cart",
         "latency truth->outbox",
         "over 2 of 2 truth events",
+        "removes",
         "latency own-rest->outbox",
     ):
         assert figure in out
@@ -59,3 +61,26 @@ def test_truth_latency_pairs_each_truth_event_with_its_change() -> None:
     ]
     got = [(e.type, e.sku, round(lat, 2)) for e, _, lat in truth_latencies(stored, truth)]
     assert got == [("add", "lemon", 0.4), ("remove", "lemon", 0.3), ("add", "kiwi", 0.9)]
+
+
+def test_latency_is_split_by_what_each_event_waited_for() -> None:
+    """Per-kg adds wait for the load's ringing, questions for a name: the bench shows each
+    kind's latency on its own line."""
+    watermelon = TruthEvent(8.0, "add", "watermelon")  # sold per kg
+    matched = [
+        (TruthEvent(3.0, "add", "lemon"), change("add", 3.1, "lemon"), 0.3),
+        (watermelon, change("add", 8.1, "watermelon", grams=2100), 0.7),
+        (TruthEvent(12.0, "remove", "lemon"), change("remove", 12.1, "lemon"), 0.4),
+        (
+            TruthEvent(15.0, "add", "lime"),
+            change("unresolved", 15.2, action="add", candidates=(Candidate("lime", 0.4),)),
+            1.5,
+        ),
+        (TruthEvent(20.0, "add", "kiwi"), change("add", 20.1, "kiwi"), 0.2),
+    ]
+    assert latency_by_kind(matched, default_catalog()) == {
+        "per-unit adds": [0.3, 0.2],
+        "per-kg adds": [0.7],
+        "removes": [0.4],
+        "questions": [1.5],
+    }
