@@ -135,6 +135,8 @@ SAMPLES_KEEP_S = 8.0  # raw samples kept for early confirmation (an add's touchd
 PRESS_LOOKBACK_S = 1.5
 # Samples taken this long after the last hand left the view carry no press (the load's ramp).
 HAND_OFF_S = 0.1
+# The scale feels a touchdown up to one sample (0.1 s at 10 Hz) after it happens.
+TOUCHDOWN_SLACK_S = 0.1
 # A per-kg item is charged by its early samples only once they span a full swing of the load's
 # ringing (3 Hz) and lie as close together as a settled level's (``SettleDetector``).
 EARLY_KG_SPAN_S = 0.3
@@ -505,9 +507,17 @@ class Fuser:
         early = self._early_since(ev, since)
         if early is None or ev.action != "add":
             return early
-        peak_t, peak_g = self._peak_since_touchdown(early.before + early.median / 2)
+        touchdown_s, (peak_t, peak_g) = self._peak_since_touchdown(early.before + early.median / 2)
         if ev.arriving:
             return self._landed(ev, since, (peak_t, peak_g), window_s)
+        if touchdown_s > ev.t_s + TOUCHDOWN_SLACK_S:
+            # The scale felt the item land after the zone saw it at rest: what the zone saw
+            # lie still was an item held over the basket, by a hand the detector missed, and
+            # that hand presses on (430696: a leek charged 397 g for 305 g). Only the load
+            # come down from its peak, every sample, says it let go.
+            below_peak_g = peak_g - early.before - early.high
+            released = peak_t < early.first_s and below_peak_g >= self.min_change_g
+            return early if released else None
         if peak_g - early.before - early.median >= self.min_change_g:
             return early  # the press released
         # Maybe still the hand's press, unless no hand was in view for any of the samples.
@@ -536,17 +546,19 @@ class Fuser:
         # item let go by a hand that pressed hard swings by more than itself weighs).
         return self._ring_fit(ev, early)
 
-    def _peak_since_touchdown(self, half_g: float) -> tuple[float, float]:
-        """(time, grams) of the highest raw sample since the load last rose through ``half_g``
-        (half an add's net change): the item's touchdown, seen by the scale; the zone sees the
-        item stop moving only once the hand uncovers it, often after the press was released."""
-        peak = (-math.inf, -math.inf)
+    def _peak_since_touchdown(self, half_g: float) -> tuple[float, tuple[float, float]]:
+        """When the load last rose through ``half_g`` (half an add's net change: the item's
+        touchdown, seen by the scale) and (time, grams) of the highest raw sample since; the
+        zone sees the item stop moving only once the hand uncovers it, often after the press
+        was released."""
+        touchdown_s, peak = -math.inf, (-math.inf, -math.inf)  # none seen: no touchdown
         for t, g in reversed(self._samples):
             if g < half_g:
                 break
+            touchdown_s = t
             if g > peak[1]:
                 peak = (t, g)
-        return peak
+        return touchdown_s, peak
 
     def _early_since(
         self, ev: NamedEvent, since: float, window_s: float | None = None

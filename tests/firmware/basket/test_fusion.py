@@ -256,6 +256,23 @@ def test_no_hand_in_view_means_no_press() -> None:
     assert (change.type, change.grams) == ("add", 110)
 
 
+def test_an_item_seen_at_rest_before_it_landed_was_held_by_a_hand_the_zone_missed() -> None:
+    """The zone saw the item lie still at 9.9 s, but the scale felt it land only at 10.1 s:
+    a hand the detector missed held it over the basket and presses it down now, a flat
+    plateau at the peak. No hand in view does not make that the load (430696: a leek
+    charged 397 g for 305 g); the load come down from its peak does."""
+    fuser = early_fuser((9.0, 500.0), (10.0, 500.0))
+    fuser.add_event(NamedEvent(1, "add", 9.9, BANANA, True, 10.3, 9.9))
+    for t_s in (10.1, 10.2, 10.3, 10.4, 10.5):
+        fuser.add_sample(t_s, 641.0 + (t_s > 10.25))  # the banana and the hand's 11 g
+    assert fuser.poll(10.5, scale_live=True) == []
+    for t_s, grams in [(10.6, 612.0), (10.7, 641.0), (10.8, 622.0)]:  # let go: it rings
+        fuser.add_sample(t_s, grams)
+    fuser.add_level(10.9, 630.0)
+    [change] = fuser.poll(11.5, scale_live=True)
+    assert (change.type, change.sku, change.grams) == ("add", "banana", 130)
+
+
 def test_the_release_is_seen_on_the_scale_though_the_zone_saw_the_item_stop_late() -> None:
     """The zone sees an item stop moving only once the hand uncovers it, here after the press
     was released: the release is the load's fall from its peak since the item touched down."""
