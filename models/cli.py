@@ -37,6 +37,13 @@ def train_recognizer(
     stop_after: Annotated[
         int | None, typer.Option(min=1, help="End after this many epochs of the schedule")
     ] = None,
+    teacher: Annotated[
+        Path | None, typer.Option(help="Distil from this exported recognizer (ONNX) as well")
+    ] = None,
+    distill_weight: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Weight of the teacher's soft targets")
+    ] = 0.7,
+    distill_temp: Annotated[float, typer.Option(min=0.1, help="Distillation temperature")] = 2.0,
 ) -> None:
     """Fine-tune EfficientNet-Lite0 on the Grocery Store Dataset (EMA weights per epoch)."""
     from models.train_recognizer import RecognizerTrainConfig, train
@@ -57,6 +64,9 @@ def train_recognizer(
         sim_val_dir=sim_val,
         sim_per_epoch=sim_per_epoch,
         stop_after=stop_after,
+        teacher=teacher,
+        distill_weight=distill_weight,
+        distill_temp=distill_temp,
     )
     typer.echo(f"run folder {train(cfg)}")
 

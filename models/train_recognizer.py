@@ -26,6 +26,7 @@ from firmware.vision.preprocess import crop_to_chw
 from models import grocery
 from models.augment import mix_batch, train_view
 from models.recognizer_net import RecognizerNet
+from models.teacher import Teacher, distill_loss
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class RecognizerTrainConfig:
     # End after this many epochs of an ``epochs``-long schedule (the learning rate still follows
     # the whole schedule): how a run cut short to hand its weights to a next stage is reproduced.
     stop_after: int | None = None
+    # Distillation: an exported recognizer (ONNX) whose logits on each training view the student
+    # also matches, with this weight on the soft term and this temperature.
+    teacher: Path | None = None
+    distill_weight: float = 0.7
+    distill_temp: float = 2.0
 
 
 class Ema:
@@ -152,6 +158,7 @@ def train(cfg: RecognizerTrainConfig) -> Path:
     n_sim = min(cfg.sim_per_epoch, len(sim_images))
     num_classes = len(grocery.classes())
 
+    teacher = Teacher(cfg.teacher, cfg.threads) if cfg.teacher is not None else None
     model = RecognizerNet.from_imagenet(num_classes)
     if cfg.init_checkpoint is not None:
         state = torch.load(cfg.init_checkpoint, map_location="cpu", weights_only=True)
@@ -192,7 +199,17 @@ def train(cfg: RecognizerTrainConfig) -> Path:
             xt = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
             for g in opt.param_groups:
                 g["lr"] = g["base_lr"] * lr_factor(step, total, warmup)
-            loss = F.cross_entropy(model.logits(xt), torch.from_numpy(y))
+            logits = model.logits(xt)
+            if teacher is None:
+                loss = F.cross_entropy(logits, torch.from_numpy(y))
+            else:
+                loss = distill_loss(
+                    logits,
+                    torch.from_numpy(teacher.logits(x)),
+                    torch.from_numpy(y),
+                    cfg.distill_weight,
+                    cfg.distill_temp,
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
