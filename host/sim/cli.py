@@ -85,16 +85,28 @@ def render(
     size: Annotated[str, typer.Option(help="Video size WIDTHxHEIGHT")] = "640x480",
     fps: Annotated[float, typer.Option(min=1, help="Frames per second")] = 15.0,
     quality: Annotated[int, typer.Option(min=1, max=100, help="MJPEG quality")] = 50,
+    scale_sps: Annotated[
+        int, typer.Option(help="The HX711's rate: 10 or 80 samples a second (its RATE pin)")
+    ] = 10,
+    scale_average: Annotated[
+        int, typer.Option(min=1, help="scale.csv holds the mean of each this many samples")
+    ] = 1,
 ) -> None:
     """Render a simulated cart feed: video, frames.csv, scale.csv, truth.jsonl, meta.json."""
     import time
 
     from host.sim.render import render_feed
+    from host.sim.script import HX711_NOISE_G
     from smartcart.feed.format import open_feed
 
+    if scale_sps not in HX711_NOISE_G:
+        raise typer.BadParameter(
+            "an HX711 gives 10 or 80 samples a second", param_hint="--scale-sps"
+        )
     started = time.perf_counter()
     render_feed(out, seed, duration_s=duration, events=events, distractors=distractors,
-                size_px=parse_size(size), fps=fps, jpeg_quality=quality)  # fmt: skip
+                size_px=parse_size(size), fps=fps, jpeg_quality=quality, scale_sps=scale_sps,
+                scale_average=scale_average)  # fmt: skip
     elapsed = time.perf_counter() - started
     feed = open_feed(out)
     truth = feed.truth() or []

@@ -126,8 +126,12 @@ def render_feed(
     fps: float = 15.0,
     jpeg_quality: int = 50,
     cart_id: str = "sim-cart",
+    scale_sps: int = 10,
+    scale_average: int = 1,
 ) -> Path:
-    """Render a simulated feed into ``out_dir`` (created; existing feed files overwritten)."""
+    """Render a simulated feed into ``out_dir`` (created; existing feed files overwritten).
+    ``scale_sps``, ``scale_average``: the HX711's rate and the reader's averaging
+    (``host.sim.script.scale_trace``)."""
     if fps <= 0 or min(size_px) < 64:
         raise SimError("fps must be positive and the image at least 64x64 px")
     rng = np.random.default_rng(seed)
@@ -161,7 +165,7 @@ def render_feed(
                 pending.popleft().result()
         for f in pending:
             f.result()
-        writer.write_scale(*scale_trace(trip, rng))
+        writer.write_scale(*scale_trace(trip, rng, scale_sps, scale_average))
         writer.write_truth(trip.truth())
     return Path(out_dir)
 

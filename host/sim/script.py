@@ -336,12 +336,23 @@ def plan_trip(
     return Trip(max(duration, t), polygon, tuple(actions), lighting, tuple(items))
 
 
+# The HX711's two output rates (its RATE pin) and the white noise of one sample at each, in
+# grams for the demo cart's cells: 1.5 g at 10 SPS; the datasheet's input noise rises from 50 to
+# 90 nV rms at 80 SPS, so 2.7 g there.
+HX711_NOISE_G = {10: 1.5, 80: 2.7}
+
+
 def scale_trace(
-    trip: Trip, rng: np.random.Generator, rate_hz: float = 10.0
+    trip: Trip, rng: np.random.Generator, sps: int = 10, average: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The load cells' net weight: (t_s, grams) at about ``rate_hz``, with sampling jitter,
-    noise, the hand's push while it holds or grasps, and a damped bounce after each change."""
-    t = np.arange(0, trip.duration_s, 1 / rate_hz)
+    """The load cells' net weight: (t_s, grams) from an HX711 at ``sps`` samples a second,
+    with sampling jitter, noise, the hand's push while it holds or grasps, and a damped bounce
+    after each change; ``average``: the reader reports the mean of each that many samples,
+    stamped with the last (80 SPS averaged by 4: 20 a second, each as quiet as one at 10)."""
+    if sps not in HX711_NOISE_G or average < 1:
+        raise ValueError(f"an HX711 gives 10 or 80 samples a second, averaged >= 1; got {sps}, "
+                         f"{average}")  # fmt: skip
+    t = np.arange(0, trip.duration_s, 1 / sps)
     t = np.maximum(0, t + rng.uniform(-0.004, 0.004, t.shape))
     load = np.zeros_like(t)
 
@@ -368,5 +379,10 @@ def scale_trace(
             load += bounce(a.carry_s[0] + 0.25, -0.15 * g)
     # Items already resting when an item is removed were added by an earlier action: nothing
     # more to do. Noise: white plus a slow wander of the zero, as real HX711 load cells show.
-    load += rng.normal(0, 1.5, t.shape) + np.cumsum(rng.normal(0, 0.05, t.shape))
+    # The zero wanders as much a second at either rate.
+    wander_g = 0.05 * np.sqrt(10 / sps)
+    load += rng.normal(0, HX711_NOISE_G[sps], t.shape) + np.cumsum(rng.normal(0, wander_g, t.shape))
+    if average > 1:
+        n = len(t) // average * average
+        t, load = t[average - 1 : n : average], load[:n].reshape(-1, average).mean(axis=1)
     return t, np.round(load, 1)

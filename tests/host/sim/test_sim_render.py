@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from host.sim import cached_feed, render_feed
-from host.sim.script import plan_trip
+from host.sim.script import plan_trip, scale_trace
 from smartcart.catalog import default_catalog
 from smartcart.feed.format import open_feed
 
@@ -152,3 +152,28 @@ def test_cached_feed_is_rendered_once(feed_dir: Path) -> None:
     stamp = (feed_dir / "video.avi").stat().st_mtime_ns
     assert cached_feed(SEED, **OPTIONS) == feed_dir
     assert (feed_dir / "video.avi").stat().st_mtime_ns == stamp
+
+
+def test_an_hx711_at_80_sps_averaged_by_4_gives_20_quiet_samples_a_second(trip) -> None:
+    slow_t, slow_g = scale_trace(trip, np.random.default_rng(1))
+    fast_t, fast_g = scale_trace(trip, np.random.default_rng(1), sps=80, average=4)
+    assert np.median(np.diff(slow_t)) == pytest.approx(0.1, abs=0.005)
+    assert np.median(np.diff(fast_t)) == pytest.approx(0.05, abs=0.005)
+
+    def noise(t: np.ndarray, g: np.ndarray) -> float:
+        # Before the first action nothing moves: what is left is the cells' noise.
+        return float(np.std(g[t < trip.actions[0].start_s - 0.2]))
+
+    # 2.7 g a sample at 80 SPS, halved by the mean of four: about the 1.5 g of one at 10 SPS.
+    assert noise(fast_t, fast_g) == pytest.approx(noise(slow_t, slow_g), rel=0.35)
+    for action in (a for a in trip.actions if a.kind in ("add", "remove")):
+        after = action.end_s + 0.6
+        assert np.interp(after, fast_t, fast_g) == pytest.approx(
+            np.interp(after, slow_t, slow_g), abs=12
+        )
+
+
+@pytest.mark.parametrize(("sps", "average"), [(20, 1), (10, 0)])
+def test_an_hx711_has_two_rates(trip, sps: int, average: int) -> None:
+    with pytest.raises(ValueError, match="10 or 80"):
+        scale_trace(trip, np.random.default_rng(1), sps=sps, average=average)
