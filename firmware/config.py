@@ -87,6 +87,13 @@ class ScaleConfig(_Section):
     offset_counts: int = Field(
         default=0, description="Calibration: raw reading of the empty basket"
     )
+    average: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Readings averaged into each sample: 1 for the HX711 at 10 SPS (RATE pin "
+        "low), 4 at 80 SPS (20 samples a second)",
+    )
     settle_window_s: float = Field(
         default=0.5, gt=0, description="Weight must hold this long to settle"
     )

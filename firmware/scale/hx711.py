@@ -90,9 +90,19 @@ def calibrate(hx: HX711, offset_counts: int, known_grams: float, n: int = 20) ->
 class HX711Scale:
     """Net-gram samples from an HX711, read on a thread into a bounded queue."""
 
-    def __init__(self, hx: HX711, calibration: Calibration, max_queue: int = 256) -> None:
+    def __init__(
+        self, hx: HX711, calibration: Calibration, max_queue: int = 256, average: int = 1
+    ) -> None:
+        """``average``: report the mean of each that many readings, stamped with the last. A
+        chip wired for 80 SPS (its RATE pin high) is read averaged by 4: 20 samples a second,
+        each about as quiet as one at 10 SPS, which is what fusion's tests of a settled or
+        swinging load are set for (docs/firmware.md)."""
+        if average < 1:
+            raise ScaleError(f"average must be 1 or more readings, got {average}")
         self._hx = hx
         self._cal = calibration
+        self._average = average
+        self._pending: list[float] = []
         self._queue: deque[ScaleSample] = deque(maxlen=max_queue)  # oldest dropped if unread
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -110,7 +120,11 @@ class HX711Scale:
                 continue
             if counts in _SATURATED:
                 continue
-            grams = (counts - self._cal.offset_counts) / self._cal.counts_per_gram
+            self._pending.append((counts - self._cal.offset_counts) / self._cal.counts_per_gram)
+            if len(self._pending) < self._average:
+                continue
+            grams = sum(self._pending) / len(self._pending)
+            self._pending.clear()
             # CLOCK_MONOTONIC, the clock libcamera's SensorTimestamp uses too.
             sample = ScaleSample(time.monotonic(), grams)
             with self._lock:

@@ -10,4 +10,4 @@ def open_scale(cfg: ScaleConfig) -> HX711Scale | None:
     if not cfg.enabled:
         return None
     hx = HX711(cfg.data_pin, cfg.clock_pin, cfg.gpiochip)
-    return HX711Scale(hx, Calibration(cfg.offset_counts, cfg.counts_per_gram))
+    return HX711Scale(hx, Calibration(cfg.offset_counts, cfg.counts_per_gram), average=cfg.average)

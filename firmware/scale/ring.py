@@ -24,6 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 
 MIN_SAMPLES = 5  # three unknowns: at least two samples more to see the fit's residual
+# ... spanning most of one period of the swing: a shorter stretch cannot tell the tail of the
+# release's ramp from the swing (five samples of a 20 Hz scale cover 0.2 s, and fitted a ramp's
+# tail as a level 3-7 % off: 80 SPS averaged by 4, docs/firmware.md); 10 Hz's five span 0.4 s.
+MIN_PERIODS = 0.85
 # A fit whose residual is larger than this is no swing of the ring (the cells' noise is ~1.5 g;
 # a hand still pressing, or a sample on a ramp, leaves far more).
 FIT_RMS_G = 4.0
@@ -67,9 +71,9 @@ def _lstsq(t: np.ndarray, g: np.ndarray, ring: Ring) -> tuple[np.ndarray, np.nda
 
 def fit_level(t_s: Sequence[float], grams: Sequence[float], ring: Ring) -> RingFit | None:
     """Least-squares fit of the level and the swing to ``MIN_SAMPLES`` or more samples (in time
-    order, all after the load's last ramp); None with fewer."""
+    order, all after the load's last ramp) over ``MIN_PERIODS`` of the swing; None with fewer."""
     t, g = np.asarray(t_s, float), np.asarray(grams, float)
-    if len(t) < MIN_SAMPLES:
+    if len(t) < MIN_SAMPLES or t[-1] - t[0] < MIN_PERIODS / ring.hz:
         return None
     design, coef, sse = _lstsq(t, g, ring)
     rms = float(np.sqrt(sse / (len(t) - 3)))

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from firmware.errors import ScaleError
-from firmware.scale.hx711 import HX711, HX711Scale, calibrate, tare
+from firmware.scale.hx711 import HX711, Calibration, HX711Scale, calibrate, tare
 
 
 class StandInHX711Chip:
@@ -82,3 +82,30 @@ def test_chip_never_ready_is_a_clear_error() -> None:
     hx = HX711(5, 6, lgpio=StandInHX711Chip([0], ready=False))
     with pytest.raises(ScaleError, match="not ready"):
         hx.read_counts(timeout_s=0.05)
+
+
+class EightReadingsChip(StandInHX711Chip):
+    """Converts eight readings, then none (DOUT stays high): the reader's queue keeps them."""
+
+    def gpio_read(self, h: int, pin: int) -> int:
+        if self.pulse == 0 and len(self.pulses_per_read) >= 8:
+            return 1
+        return super().gpio_read(h, pin)
+
+
+def test_a_chip_at_80_sps_is_read_as_the_mean_of_each_four_readings() -> None:
+    chip = EightReadingsChip([420 * g for g in (100, 104, 96, 100, 200, 204, 196, 200, 0)])
+    scale = HX711Scale(HX711(5, 6, lgpio=chip), Calibration(0, 420.0), average=4)
+    deadline = time.monotonic() + 2.0
+    samples: list = []
+    while len(samples) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+        samples += scale.drain()
+    scale.close()
+    assert [s.grams for s in samples[:2]] == [pytest.approx(100.0), pytest.approx(200.0)]
+    assert samples[0].t_s < samples[1].t_s
+
+
+def test_averaging_no_reading_is_a_clear_error() -> None:
+    with pytest.raises(ScaleError, match="average"):
+        HX711Scale(HX711(5, 6, lgpio=StandInHX711Chip([0])), Calibration(0, 420.0), average=0)
