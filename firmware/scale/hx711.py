@@ -116,6 +116,7 @@ class HX711Scale:
                 counts = self._hx.read_counts()
             except ScaleError as e:
                 self.error = e  # no sample: the settle detector reports silence
+                self._pending.clear()  # readings either side of a gap are no one sample
                 time.sleep(0.1)
                 continue
             if counts in _SATURATED:
