@@ -70,6 +70,7 @@ def replay(
 
     import cv2
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from firmware.camera.feed import FeedSource
     from firmware.errors import FirmwareError
@@ -86,7 +87,9 @@ def replay(
     total = sum(FeedSource(f).frame_count for f in feeds) or None
     failed = 0
     publisher = LivePublisher(cfg) if publish else nullcontext()
-    with publisher as pub, tqdm(total=total, unit="frame", desc="replay") as bar:
+    # Warnings (a scale read too fast, say) print above the progress bar, not through it.
+    with publisher as pub, tqdm(total=total, unit="frame", desc="replay") as bar, \
+            logging_redirect_tqdm():  # fmt: skip
         for feed in feeds:
             try:
                 result = replay_feed(

@@ -17,10 +17,15 @@ bounded window: a cart runs for days.
 
 Silence: ``silent(now_s)`` is true when no sample arrived for ``silence_s``; the pipeline then
 goes vision-only and leaves events that needed the weight unresolved.
+
+Rate: the tolerances here and in fusion are set for one sample's noise at 10-20 samples a second.
+A faster scale (an HX711 at 80 SPS read without ``[scale] average = 4``) is noisier a sample and
+is warned about once, with the rate measured over its first ``RATE_CHECK_S``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 from firmware.scale.ring import FIT_RMS_G, Ring, fit_level
@@ -32,6 +37,12 @@ PLATEAU_S = 3.0
 # A quiet window whose mean is this far off the plateau's starts a new one: 3 sigma of a
 # window's mean under the cells' noise, so noise alone seldom restarts it, a creep soon does.
 PLATEAU_JUMP_G = 2.0
+# Faster than this, a sample is noisier than the tests are set for (80 SPS unaveraged: 15 of 48
+# simulated baskets exact, docs/firmware.md).
+MAX_RATE_HZ = 25.0
+RATE_CHECK_S = 2.0
+
+log = logging.getLogger(__name__)
 
 
 class SettleDetector:
@@ -60,12 +71,17 @@ class SettleDetector:
         # before: fusion reads the net change across a gesture from it. Bounded.
         self.levels: deque[tuple[float, float]] = deque(maxlen=512)
         self.levels_logged = 0  # total ever appended, so readers can take only what is new
+        self.rate_hz: float | None = None  # measured over the first RATE_CHECK_S of samples
+        self._first_t_s: float | None = None
+        self._counted = 0
 
     def silent(self, now_s: float) -> bool:
         return self._last_t_s is None or now_s - self._last_t_s > self.silence_s
 
     def update(self, sample: ScaleSample) -> list[WeightStep]:
         """Feed one sample; returns the steps it completes (usually none)."""
+        if self.rate_hz is None:
+            self._check_rate(sample.t_s)
         self._last_t_s = sample.t_s
         self._window.append(sample)
         while self._window and sample.t_s - self._window[0].t_s > self.window_s:
@@ -121,6 +137,21 @@ class SettleDetector:
         self.level_g = level  # refined while it holds: the next step is weighed from here
         self._moving = False
         return steps
+
+    def _check_rate(self, t_s: float) -> None:
+        if self._first_t_s is None:
+            self._first_t_s = t_s
+        self._counted += 1
+        span_s = t_s - self._first_t_s
+        if span_s < RATE_CHECK_S:
+            return
+        self.rate_hz = (self._counted - 1) / span_s
+        if self.rate_hz > MAX_RATE_HZ:
+            log.warning(
+                "the scale gives %.0f samples a second; weights are judged for 10-20 a second: "
+                "an HX711 at 80 SPS needs [scale] average = 4 in cart.toml",
+                self.rate_hz,
+            )
 
     def _plateau_level(self) -> float:
         """The held level, given a quiet window: the mean of the plateau's samples, the newest

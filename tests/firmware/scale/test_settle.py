@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pytest
 
 from firmware.scale import ScaleSample, SettleDetector
 from firmware.scale.ring import Ring
@@ -95,3 +98,16 @@ def test_a_small_shift_starts_a_new_plateau() -> None:
     for i in range(55):  # 0 g for 4 s, then 5 g for 1.5 s, at 10 Hz
         det.update(ScaleSample(i / 10, 0.0 if i < 40 else 5.0))
     assert det.levels[-1][1] == 5.0
+
+
+@pytest.mark.parametrize(("rate_hz", "warned"), [(10.0, False), (20.0, False), (80.0, True)])
+def test_a_scale_faster_than_the_tests_are_set_for_is_warned_about_once(
+    caplog: pytest.LogCaptureFixture, rate_hz: float, warned: bool
+) -> None:
+    det = SettleDetector()
+    with caplog.at_level(logging.WARNING, logger="firmware.scale.settle"):
+        for t in np.arange(0, 5, 1 / rate_hz):
+            det.update(ScaleSample(float(t), 500.0))
+    assert det.rate_hz == pytest.approx(rate_hz, rel=0.05)
+    warnings = [r for r in caplog.records if "average = 4" in r.getMessage()]
+    assert len(warnings) == (1 if warned else 0)
